@@ -1,0 +1,1 @@
+"""tfnfrl.envs."""
