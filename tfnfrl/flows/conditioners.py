@@ -1,0 +1,181 @@
+"""Conditioner networks: the learned parts of the flow's bijectors.
+
+A conditioner reads the untransformed part of the event (and the context) and returns the
+shift and log-scale of an affine transform. The bijector math itself lives in TFP
+(`tfb.RealNVP`, `tfb.MaskedAutoregressiveFlow`); these layers only compute parameters.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+# PyTorch/Flax-reference initialisation U(-1/sqrt(fan_in), 1/sqrt(fan_in)): the paper's
+# hyper-parameters were tuned with it.
+_FAN_IN_UNIFORM = dict(scale=1.0 / 3.0, mode="fan_in", distribution="uniform")
+# Flax's LeakyReLU slope and LayerNorm epsilon (Keras defaults are 0.3 and 1e-3).
+LEAKY_RELU_SLOPE = 0.01
+LAYER_NORM_EPSILON = 1e-6
+
+
+def _affine_mlp(hidden_units, output_units, use_layer_norm, prefix):
+    """Dense(h) -> LeakyReLU -> LayerNorm -> Dense(h') -> LeakyReLU -> LayerNorm -> Dense(out=0)."""
+    layers = []
+    for i, units in enumerate(hidden_units):
+        layers.append(
+            keras.layers.Dense(
+                units,
+                kernel_initializer=keras.initializers.VarianceScaling(**_FAN_IN_UNIFORM),
+                name=f"{prefix}_dense{i}",
+            )
+        )
+        layers.append(keras.layers.LeakyReLU(LEAKY_RELU_SLOPE, name=f"{prefix}_act{i}"))
+        if use_layer_norm:
+            layers.append(
+                keras.layers.LayerNormalization(epsilon=LAYER_NORM_EPSILON, name=f"{prefix}_norm{i}")
+            )
+    # Zero-initialised output: every block starts as the identity map.
+    layers.append(keras.layers.Dense(output_units, kernel_initializer="zeros", name=f"{prefix}_out"))
+    return layers
+
+
+def _run(layers, x):
+    for layer in layers:
+        x = layer(x)
+    return x
+
+
+class CouplingConditioner(keras.layers.Layer):
+    """The paper's coupling conditioner: two MLPs, s(.) and t(.), on concat(x1, context).
+
+    Maps x1 [B, num_masked] and context [B, k] to (shift, log_scale), each
+    [B, output_units]. Each MLP is Dense(hidden + k) -> LeakyReLU -> LayerNorm ->
+    Dense(hidden) -> LeakyReLU -> LayerNorm -> Dense(output_units), the last layer zero.
+    When num_masked + k == 0 (a 1-D unconditional flow) the input is a constant 1, so the
+    affine parameters are learned constants.
+    """
+
+    def __init__(self, num_masked, context_dim, output_units, hidden_units, use_layer_norm=True, **kwargs):
+        super().__init__(**kwargs)
+        self.num_masked = num_masked
+        self.context_dim = context_dim
+        self.output_units = output_units
+        self.hidden_units = hidden_units
+        self.use_layer_norm = use_layer_norm
+        widths = (hidden_units + context_dim, hidden_units)
+        self._shift_layers = _affine_mlp(widths, output_units, use_layer_norm, "t")
+        self._log_scale_layers = _affine_mlp(widths, output_units, use_layer_norm, "s")
+
+    @property
+    def input_units(self):
+        return max(self.num_masked + self.context_dim, 1)
+
+    def build(self, input_shape=None):
+        shape = (None, self.input_units)
+        for layers in (self._shift_layers, self._log_scale_layers):
+            for layer in layers:
+                layer.build(shape)
+                shape = layer.compute_output_shape(shape)
+            shape = (None, self.input_units)
+
+    def conditioner_input(self, x1, context):
+        """concat(x1, context) [B, num_masked + k]; a column of ones if both are empty."""
+        parts = [t for t in (x1, context) if t is not None and t.shape[-1] != 0]
+        if not parts:
+            batch = tf.shape(x1)[:-1]
+            return tf.ones(tf.concat([batch, [1]], axis=0), dtype=x1.dtype)
+        return parts[0] if len(parts) == 1 else tf.concat(parts, axis=-1)
+
+    def call(self, x1, context=None):
+        inputs = self.conditioner_input(x1, context)
+        return _run(self._shift_layers, inputs), _run(self._log_scale_layers, inputs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_masked=self.num_masked,
+            context_dim=self.context_dim,
+            output_units=self.output_units,
+            hidden_units=self.hidden_units,
+            use_layer_norm=self.use_layer_norm,
+        )
+        return config
+
+
+def made_degrees(event_dim, hidden_units):
+    """MADE degrees: inputs 1..d, hidden units cycling over 1..d-1 (all 0 when d == 1)."""
+    input_degrees = np.arange(1, event_dim + 1)
+    if event_dim == 1:
+        hidden_degrees = [np.zeros(h, dtype=np.int64) for h in hidden_units]
+    else:
+        hidden_degrees = [np.arange(h) % (event_dim - 1) + 1 for h in hidden_units]
+    return input_degrees, hidden_degrees
+
+
+def made_masks(event_dim, hidden_units):
+    """Binary masks [fan_in, fan_out] making output i depend only on inputs < i."""
+    input_degrees, hidden_degrees = made_degrees(event_dim, hidden_units)
+    masks = []
+    previous = input_degrees
+    for degrees in hidden_degrees:
+        masks.append((degrees[None, :] >= previous[:, None]).astype(np.float32))
+        previous = degrees
+    masks.append((input_degrees[None, :] > previous[:, None]).astype(np.float32))
+    return masks
+
+
+class MaskedConditioner(keras.layers.Layer):
+    """Conditional MADE (Germain et al. 2015) giving (shift, log_scale) for a MAF block.
+
+    Maps x [B, d] and context [B, k] to (shift, log_scale), each [B, d], where output i
+    depends on x[:, :i] and the whole context. Written as a Keras 3 layer (TFP's
+    `AutoregressiveNetwork` is a tf-keras layer whose weights Keras 3 would not track).
+    No LayerNorm: normalising across hidden units would leak future inputs into the output.
+    """
+
+    def __init__(self, event_dim, context_dim, hidden_units, num_hidden_layers=2, **kwargs):
+        super().__init__(**kwargs)
+        self.event_dim = event_dim
+        self.context_dim = context_dim
+        self.hidden_units = hidden_units
+        self.num_hidden_layers = num_hidden_layers
+
+    def build(self, input_shape=None):
+        widths = [self.hidden_units] * self.num_hidden_layers
+        masks = made_masks(self.event_dim, widths)
+        init = keras.initializers.VarianceScaling(**_FAN_IN_UNIFORM)
+        self._masks = [tf.constant(m) for m in masks]
+        self._kernels, self._biases = [], []
+        fan_in = self.event_dim
+        for i, width in enumerate(widths):
+            self._kernels.append(self.add_weight(shape=(fan_in, width), initializer=init, name=f"kernel{i}"))
+            self._biases.append(self.add_weight(shape=(width,), initializer="zeros", name=f"bias{i}"))
+            fan_in = width
+        if self.context_dim:
+            self._context_kernel = self.add_weight(
+                shape=(self.context_dim, widths[0]), initializer=init, name="context_kernel"
+            )
+        # Shift and log-scale heads share the masked trunk; zero-initialised (identity block).
+        self._out_kernel = self.add_weight(shape=(fan_in, 2 * self.event_dim), initializer="zeros", name="out_kernel")
+        self._out_bias = self.add_weight(shape=(2 * self.event_dim,), initializer="zeros", name="out_bias")
+
+    def call(self, x, context=None):
+        h = x
+        for i, (kernel, bias) in enumerate(zip(self._kernels, self._biases)):
+            h = tf.matmul(h, kernel * self._masks[i]) + bias
+            if i == 0 and self.context_dim:
+                h = h + tf.matmul(context, self._context_kernel)
+            h = tf.nn.leaky_relu(h, LEAKY_RELU_SLOPE)
+        out_mask = tf.tile(self._masks[-1], [1, 2])
+        out = tf.matmul(h, self._out_kernel * out_mask) + self._out_bias
+        shift, log_scale = tf.split(out, 2, axis=-1)
+        return shift, log_scale
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            event_dim=self.event_dim,
+            context_dim=self.context_dim,
+            hidden_units=self.hidden_units,
+            num_hidden_layers=self.num_hidden_layers,
+        )
+        return config
