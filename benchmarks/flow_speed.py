@@ -7,10 +7,15 @@ actions (encoder + one flow pass, and with the denoising step). Prints a table a
 appends it to BENCHMARKS.md.
 
   python benchmarks/flow_speed.py [--steps 60] [--repeats 3] [--no_append]
+      [--jax_python /tmp/jaxenv/bin/python]
+
+With --jax_python, benchmarks/jax_peer.py (the same model in JAX/Flax) runs in that
+interpreter in the same session and its rows join the table, so ratios come from one run.
 """
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import statistics
@@ -111,6 +116,8 @@ def main():
     parser.add_argument("--steps", type=int, default=60, help="timed train steps per repeat")
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats; the median is reported")
     parser.add_argument("--no_append", action="store_true", help="print only, do not append to BENCHMARKS.md")
+    parser.add_argument("--jax_python", default=None,
+                        help="python with jax, flax, optax: also time the JAX/Flax peer (benchmarks/jax_peer.py)")
     args = parser.parse_args()
 
     obs_goal = tf.random.normal([BATCH, 2 * OBS_DIM])
@@ -130,14 +137,27 @@ def main():
                 label = f"sample, {block_type}, batch {batch}, {'+ denoise step' if denoise else 'one pass'}"
                 rows.append((label, sec * 1e3, batch / sec, "actions/s"))
 
+    jax_version = None
+    if args.jax_python:
+        peer = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jax_peer.py")
+        out = subprocess.run([args.jax_python, peer, "--json", "--steps", str(args.steps), "--repeats", str(args.repeats)],
+                             capture_output=True, text=True, check=True, env={**os.environ, "JAX_PLATFORMS": "cpu"})
+        peer_result = json.loads(out.stdout.strip().splitlines()[-1])
+        jax_version = peer_result["jax_version"]
+        for label, ms in peer_result["rows"].items():
+            batch = 256 if "train" in label else int(label.split("batch ")[1].split(",")[0])
+            rate, unit = (1e3 / ms, "steps/s") if "train" in label else (batch * 1e3 / ms, "actions/s")
+            rows.append((label, ms, rate, unit))
+
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     lines = [
         f"## flow_speed ({datetime.date.today().isoformat()}, commit {commit or 'n/a'})",
         "",
-        f"Command: `python benchmarks/flow_speed.py --steps {args.steps} --repeats {args.repeats}`  ",
+        f"Command: `python benchmarks/flow_speed.py --steps {args.steps} --repeats {args.repeats}"
+        + (" --jax_python PYTHON_WITH_JAX" if args.jax_python else "") + "`  ",
         "Config: ConditionalFlow 6 blocks, width 256, encoder 4x512->64 on [obs, goal] (56), "
         "action 5, AdamW, float32, median of repeats.  ",
-        f"Machine: {machine_description()}",
+        f"Machine: {machine_description()}" + (f", JAX {jax_version} (peer)" if jax_version else ""),
         "",
         "| what | ms per call | throughput |",
         "|---|---:|---:|",
