@@ -19,6 +19,7 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfnfrl.flows import bijectors
 from tfnfrl.flows import conditioners
 from tfnfrl.flows import linear
 
@@ -168,12 +169,12 @@ class ConditionalFlow(keras.layers.Layer):
                     del output_units  # Fixed at construction.
                     return conditioner(x1, context)
 
-                affine = tfb.RealNVP(num_masked=num_masked, shift_and_log_scale_fn=fn, name=f"coupling_{i}")
+                affine = bijectors.OnePassRealNVP(num_masked, fn, name=f"coupling_{i}")
             else:
                 def fn(x, conditioner=conditioner):
                     return conditioner(x, context)
 
-                affine = tfb.MaskedAutoregressiveFlow(shift_and_log_scale_fn=fn, name=f"maf_{i}")
+                affine = bijectors.OnePassMAF(fn, name=f"maf_{i}")
             parts.append(affine)
             if self.use_linear_flow:
                 parts.append(tfb.Invert(self.linear_flows[i].bijector()))
