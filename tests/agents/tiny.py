@@ -1,0 +1,40 @@
+"""Tiny agent configs and toy batches shared by the agent tests."""
+
+import numpy as np
+
+from tfnfrl import agents
+
+OBS, GOAL, ACT = 4, 4, 2
+
+
+def tiny_config(name, lr=1e-3):
+    """Agent `name` shrunk to width 32 and 2 blocks, no warm-up, constant lr."""
+    config = agents.get_config(name)
+    if config.encoder.hidden_dims:
+        config.encoder.hidden_dims = (32,)
+        config.encoder.output_dim = 8
+    if config.head.type == "flow":
+        config.head.num_blocks = 2
+        config.head.hidden_units = 32
+    else:
+        config.head.hidden_dims = (32,)
+    if config.head.type == "flow_matching":
+        config.head.num_steps = 3
+    config.optimizer.lr = lr
+    config.optimizer.final_lr = lr
+    config.optimizer.warmup_steps = 0
+    config.batch_size = 64
+    return config
+
+
+def tiny_agent(name, seed=0, **kwargs):
+    return agents.make_agent(tiny_config(name, **kwargs), OBS, GOAL, ACT, total_steps=100, seed=seed)
+
+
+def toy_batch(batch_size=64, seed=0):
+    """Actions that depend on observation and goal, so a conditional policy can fit them."""
+    rng = np.random.default_rng(seed)
+    observations = rng.normal(size=(batch_size, OBS)).astype(np.float32)
+    goals = rng.normal(size=(batch_size, GOAL)).astype(np.float32)
+    actions = np.tanh(observations[:, :ACT] - goals[:, :ACT]).astype(np.float32)
+    return dict(observations=observations, actor_goals=goals, actions=actions)

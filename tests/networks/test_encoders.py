@@ -1,0 +1,65 @@
+"""MLP and condition encoder: layer order, shapes, identity mode and Keras config round trip."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfnfrl import networks
+
+
+def test_mlp_hidden_layer_is_dense_layernorm_activation():
+    mlp = networks.MLP((8, 8), output_dim=3, activation="silu", layer_norm=True)
+    mlp.build((None, 5))
+    kinds = [type(layer).__name__ for layer in mlp._layers]
+    assert kinds == ["Dense", "LayerNormalization", "Activation"] * 2 + ["Dense"]
+    assert mlp(tf.zeros([4, 5])).shape == (4, 3)
+
+
+def test_mlp_computes_dense_layernorm_silu_by_hand():
+    mlp = networks.MLP((4,), output_dim=None, activation="silu", layer_norm=True)
+    x = np.random.default_rng(0).normal(size=(3, 2)).astype(np.float32)
+    out = mlp(x).numpy()
+    dense = mlp._layers[0]
+    h = x @ dense.kernel.numpy() + dense.bias.numpy()
+    h = (h - h.mean(-1, keepdims=True)) / np.sqrt(h.var(-1, keepdims=True) + 1e-6)
+    np.testing.assert_allclose(out, h / (1.0 + np.exp(-h)), atol=1e-5)
+
+
+def test_encoder_paper_default_shapes():
+    encoder = networks.ConditionEncoder()  # 4 x 512 -> 64.
+    y = encoder(tf.zeros([2, 28]), tf.zeros([2, 28]))
+    assert y.shape == (2, 64)
+    assert encoder.output_size(56) == 64
+    assert [w.shape[-1] for w in encoder.trainable_weights if len(w.shape) == 2] == [512, 512, 512, 512, 64]
+
+
+def test_identity_encoder_is_concatenation():
+    encoder = networks.ConditionEncoder(hidden_dims=(), output_dim=None)
+    obs, goal = np.ones((2, 3), np.float32), 2 * np.ones((2, 4), np.float32)
+    np.testing.assert_array_equal(encoder(obs, goal).numpy(), np.concatenate([obs, goal], -1))
+    assert encoder.output_size(7) == 7
+    assert not encoder.trainable_weights
+
+
+@pytest.mark.parametrize("layer_cls,kwargs", [
+    (networks.MLP, dict(hidden_dims=(6, 5), output_dim=2, activation="gelu", layer_norm=False)),
+    (networks.ConditionEncoder, dict(hidden_dims=(6,), output_dim=3)),
+])
+def test_config_round_trip(layer_cls, kwargs):
+    layer = layer_cls(**kwargs)
+    clone = layer_cls.from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+    if layer_cls is networks.MLP:
+        layer.build((None, 4))
+        clone.build((None, 4))
+    else:
+        layer(tf.zeros([1, 2]), tf.zeros([1, 2]))
+        clone(tf.zeros([1, 2]), tf.zeros([1, 2]))
+    assert [w.shape for w in clone.weights] == [w.shape for w in layer.weights]
+
+
+def test_bad_arguments_name_the_value():
+    with pytest.raises(ValueError, match="hidden_dims"):
+        networks.MLP((8, 0))
+    with pytest.raises(ValueError, match="nonexistent"):
+        networks.MLP((8,), activation="nonexistent")

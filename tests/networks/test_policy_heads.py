@@ -1,0 +1,151 @@
+"""Policy heads: log-likelihoods checked by hand, sampling/mode semantics, shared interface."""
+
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+import tensorflow as tf
+
+from tfnfrl import networks
+from tfnfrl.networks import policy_head
+
+RNG = np.random.default_rng(0)
+ACTIONS = np.tanh(RNG.normal(size=(5, 3))).astype(np.float32)
+CONTEXT = RNG.normal(size=(5, 4)).astype(np.float32)
+SEED = tf.constant([3, 7], tf.int32)
+
+TINY = {
+    "flow": dict(num_blocks=2, hidden_units=16, init_seed=0),
+    "gaussian": dict(hidden_dims=(16,)),
+    "flow_matching": dict(hidden_dims=(16,), num_steps=4),
+}
+
+
+@pytest.fixture(params=sorted(TINY))
+def head(request):
+    head = networks.make_head(request.param, 3, 4, **TINY[request.param])
+    head.build()
+    return head
+
+
+def test_interface_shapes_and_finiteness(head):
+    assert head.log_prob(ACTIONS, CONTEXT).shape == (5,)
+    assert head.sample(CONTEXT, SEED).shape == (5, 3)
+    assert head.mode(CONTEXT).shape == (5, 3)
+    loss = head.training_loss(ACTIONS, CONTEXT, SEED)
+    assert loss.shape == (5,) and np.all(np.isfinite(loss.numpy()))
+
+
+def test_sampling_is_a_function_of_the_seed(head):
+    a = head.sample(CONTEXT, SEED).numpy()
+    np.testing.assert_array_equal(a, head.sample(CONTEXT, SEED).numpy())
+    assert not np.allclose(a, head.sample(CONTEXT, tf.constant([3, 8])).numpy())
+    np.testing.assert_array_equal(head.mode(CONTEXT).numpy(), head.mode(CONTEXT).numpy())
+
+
+def test_config_round_trip(head):
+    clone = type(head).from_config(head.get_config())
+    clone.build()
+    assert clone.get_config() == head.get_config()
+    assert [w.shape for w in clone.weights] == [w.shape for w in head.weights]
+
+
+def test_wrong_action_size_is_refused(head):
+    with pytest.raises(ValueError, match=r"\[batch, 3\]"):
+        head.log_prob(np.zeros((5, 2), np.float32), CONTEXT)
+
+
+def test_unknown_head_lists_valid_ones():
+    with pytest.raises(ValueError, match="flow_matching"):
+        networks.make_head("diffusion", 2, 2)
+
+
+def test_gaussian_constant_std_nll_by_hand():
+    head = networks.GaussianHead(3, 4, hidden_dims=(8,))
+    head.build()
+    mean = head.mode(CONTEXT).numpy()
+    expected = -0.5 * np.sum((ACTIONS - mean) ** 2, -1) - 1.5 * math.log(2 * math.pi)
+    np.testing.assert_allclose(head.log_prob(ACTIONS, CONTEXT).numpy(), expected, rtol=1e-5)
+    np.testing.assert_allclose(head.training_loss(ACTIONS, CONTEXT, SEED).numpy(), -expected, rtol=1e-5)
+
+
+def test_gaussian_learned_std_matches_scipy_and_is_clipped():
+    head = networks.GaussianHead(3, 4, hidden_dims=(8,), const_std=False, log_std_min=-1.0, log_std_max=0.5)
+    head.build()
+    head.log_stds.assign([-3.0, 0.2, 2.0])  # Clipped to [-1, 0.2, 0.5].
+    std = np.exp([-1.0, 0.2, 0.5])
+    mean = head.mode(CONTEXT).numpy()
+    expected = scipy.stats.norm.logpdf(ACTIONS, mean, std).sum(-1)
+    np.testing.assert_allclose(head.log_prob(ACTIONS, CONTEXT).numpy(), expected, rtol=1e-5)
+    samples = head.sample(np.repeat(CONTEXT[:1], 4000, axis=0), SEED).numpy()
+    np.testing.assert_allclose(samples.std(0), std, rtol=0.05)
+    np.testing.assert_allclose(samples.mean(0), mean[0], atol=0.05)
+
+
+def test_gaussian_initial_mean_is_small():
+    """OGBench's mean layer starts at scale 1e-2, so the untrained policy acts near zero."""
+    head = networks.GaussianHead(3, 4)
+    head.build()
+    assert np.abs(head.mode(CONTEXT).numpy()).max() < 0.2
+
+
+def test_flow_head_is_the_conditional_flow():
+    head = networks.FlowHead(3, 4, num_blocks=2, hidden_units=16, init_seed=1)
+    head.build()
+    np.testing.assert_allclose(head.log_prob(ACTIONS, CONTEXT).numpy(), head.flow.log_prob(ACTIONS, CONTEXT).numpy())
+    np.testing.assert_allclose(
+        head.mode(CONTEXT).numpy(), head.flow.transform_noise(np.zeros((5, 3), np.float32), CONTEXT).numpy()
+    )
+    np.testing.assert_allclose(head.training_loss(ACTIONS, CONTEXT, SEED).numpy(), -head.log_prob(ACTIONS, CONTEXT).numpy())
+
+
+def _constant_velocity_head(bias):
+    """A flow-matching head whose velocity is the constant `bias` (zero output kernel)."""
+    head = networks.FlowMatchingHead(3, 4, hidden_dims=(8,), num_steps=5)
+    head.build()
+    output = head.velocity.mlp._layers[-1]
+    output.kernel.assign(np.zeros(output.kernel.shape, np.float32))
+    output.bias.assign(bias)
+    return head
+
+
+def test_flow_matching_constant_velocity_by_hand():
+    bias = np.array([0.5, -0.25, 0.1], np.float32)
+    head = _constant_velocity_head(bias)
+    # x1 = x0 + bias: the mode is bias, samples are N(bias, I), log p(a) = log N(a - bias; 0, I).
+    np.testing.assert_allclose(head.mode(CONTEXT).numpy(), np.tile(bias, (5, 1)), atol=1e-6)
+    expected = scipy.stats.norm.logpdf(ACTIONS - bias).sum(-1)
+    np.testing.assert_allclose(head.log_prob(ACTIONS, CONTEXT).numpy(), expected, rtol=1e-5)
+    noise_seed, time_seed = tf.unstack(tf.random.experimental.stateless_split(SEED, 2))
+    x0 = policy_head.standard_normal([5, 3], noise_seed).numpy()
+    loss = np.mean((bias - (ACTIONS - x0)) ** 2, -1)
+    np.testing.assert_allclose(head.training_loss(ACTIONS, CONTEXT, SEED).numpy(), loss, rtol=1e-5)
+
+
+def test_flow_matching_log_prob_of_a_linear_field_converges_to_the_exact_density():
+    """v(x) = c x gives x1 = e^c x0, so p1 = N(0, e^{2c} I); Euler's estimate converges to it."""
+    c = 0.7
+    head = networks.FlowMatchingHead(3, 4, hidden_dims=(), num_steps=50)
+    head.build()
+    output = head.velocity.mlp._layers[-1]
+    kernel = np.zeros(output.kernel.shape, np.float32)
+    kernel[:3, :3] = c * np.eye(3)  # Inputs are concat(x_t, t, y): only x_t feeds the output.
+    output.kernel.assign(kernel)
+    output.bias.assign(np.zeros(3, np.float32))
+    expected = scipy.stats.norm.logpdf(ACTIONS, 0.0, math.exp(c)).sum(-1)
+    np.testing.assert_allclose(head.log_prob(ACTIONS, CONTEXT).numpy(), expected, atol=2e-2)
+    x0 = policy_head.standard_normal([5, 3], SEED).numpy()
+    np.testing.assert_allclose(head.sample(CONTEXT, SEED).numpy(), x0 * math.exp(c), rtol=1e-2)
+
+
+def test_noise_is_the_same_with_and_without_xla():
+    """TF's own stateless float generators differ under XLA; the heads' draws must not."""
+    draw = lambda: (policy_head.standard_normal([1000], SEED), policy_head.uniform([1000], SEED))  # noqa: E731
+    eager, compiled = draw(), tf.function(draw, jit_compile=True)()
+    np.testing.assert_allclose(eager[0].numpy(), compiled[0].numpy(), atol=1e-4)
+    np.testing.assert_array_equal(eager[1].numpy(), compiled[1].numpy())
+    z = policy_head.standard_normal([20000], SEED).numpy()
+    assert abs(z.mean()) < 0.03 and abs(z.std() - 1) < 0.03
+    u = policy_head.uniform([20000], SEED).numpy()
+    assert 0 < u.min() and u.max() < 1 and abs(u.mean() - 0.5) < 0.01

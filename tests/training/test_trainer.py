@@ -1,0 +1,96 @@
+"""The training loop in-process: exact resume, non-finite loss, config and data checks."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.training.conftest import ENV, tiny_agent_config, tiny_run
+from tfnfrl.agents import bc_agent
+from tfnfrl.data.generation import generate_dataset
+from tfnfrl.training import metrics_log, restore, trainer
+
+
+def _weights(workdir):
+    reader = tf.train.load_checkpoint(os.path.join(workdir, "checkpoints"))
+    names = sorted(n for n in reader.get_variable_to_shape_map() if n.startswith("agent/"))
+    return {n: reader.get_tensor(n) for n in names}
+
+
+def test_resumed_run_equals_uninterrupted_run(tiny_data_dir, tmp_path):
+    """Stopping after 10 of 20 steps and rerunning gives bit-identical weights and logs."""
+    full, split = str(tmp_path / "full"), str(tmp_path / "split")
+    trainer.train(tiny_agent_config(), tiny_run(tiny_data_dir), full)
+    trainer.train(tiny_agent_config(), tiny_run(tiny_data_dir, steps=10), split)
+    # Resume with the full length (`steps` may change between a run and its resumption;
+    # the learning-rate horizon here is constant: no warm-up, constant lr).
+    trainer.train(tiny_agent_config(), tiny_run(tiny_data_dir), split)
+    a, b = _weights(full), _weights(split)
+    assert a.keys() == b.keys() and len(a) > 10
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    losses = lambda w: [(r["step"], r["training/loss"]) for r in metrics_log.read_metrics(w)]  # noqa: E731
+    assert losses(full) == losses(split)
+    with open(os.path.join(split, "config.json")) as f:
+        assert json.load(f)["agent"]["agent_name"] == "gcbc"
+    run = restore.restore_run(split)
+    assert run.step == 20 and run.dims == dict(observation_dim=2, goal_dim=2, action_dim=2)
+
+
+class _ExplodingAgent(bc_agent.BCAgent):
+    """Its loss turns NaN from the 10th update on."""
+
+    def loss(self, batch, seed):
+        per_example, info = super().loss(batch, seed)
+        per_example = tf.where(self.optimizer.iterations >= 9, np.float32("nan"), per_example)
+        return per_example, dict(info, loss=tf.reduce_mean(per_example))
+
+
+class _ExplodingTrainer(trainer.Trainer):
+    def build_agent(self, dims):
+        return _ExplodingAgent(self.agent_config, dims["observation_dim"], dims["goal_dim"], dims["action_dim"], total_steps=self.config.steps)
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tiny_data_dir, tmp_path):
+    workdir = str(tmp_path / "nan")
+    with pytest.raises(trainer.NonFiniteLossError) as error:
+        _ExplodingTrainer(tiny_agent_config(), tiny_run(tiny_data_dir), workdir).run()
+    message = str(error.value)
+    checkpoint = os.path.join(workdir, "checkpoints", "ckpt-5")
+    assert "step 10" in message and checkpoint in message and "intact" in message
+    # Update 10 would have been saved (checkpoint_every=5) had the loss been checked after saving.
+    assert tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints")) == checkpoint
+    assert all(np.all(np.isfinite(v)) for v in _weights(workdir).values())
+    assert max(r["step"] for r in metrics_log.read_metrics(workdir)) == 5
+    assert not os.path.exists(os.path.join(workdir, trainer.FINAL_EVAL_FILE))
+
+
+def test_workdir_with_another_config_is_refused(tiny_data_dir, tmp_path):
+    workdir = str(tmp_path / "run")
+    trainer.train(tiny_agent_config("gcbc"), tiny_run(tiny_data_dir, steps=5), workdir)
+    other = tiny_agent_config("gcbc", lr=1e-2)
+    with pytest.raises(ValueError, match=r"agent.optimizer: .*new --workdir"):
+        trainer.train(other, tiny_run(tiny_data_dir, steps=10), workdir)
+
+
+def test_dataset_with_wrong_dimensions_is_refused(tmp_path):
+    directory = str(tmp_path / "data")
+    generate_dataset(ENV, directory, num_episodes=2, episode_length=20, progress=False)
+    path = os.path.join(directory, f"{ENV}.npz")
+    arrays = dict(np.load(path))
+    arrays["observations"] = np.concatenate([arrays["observations"]] * 2, axis=-1)  # 2 -> 4 dims.
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match=r"observations has shape \(\d+, 4\)"):
+        trainer.train(tiny_agent_config(), tiny_run(directory), str(tmp_path / "run"))
+
+
+def test_metrics_log_truncates_rows_after_the_restored_step(tmp_path):
+    log = metrics_log.MetricsLog(str(tmp_path))
+    for step in (5, 10, 15):
+        log.write(step, {"training/loss": float(step)})
+    log.truncate_after(10)
+    log.close()
+    assert [r["step"] for r in metrics_log.read_metrics(str(tmp_path))] == [5, 10]
+    assert os.listdir(tmp_path / "tensorboard")

@@ -1,0 +1,14 @@
+"""BC: behaviour cloning pi(a | s) with OGBench's Gaussian MLP actor (baseline for NF-BC)."""
+
+from tfnfrl.agents import bc_agent
+from tfnfrl.agents import gcbc
+
+AGENT_CLASS = bc_agent.BCAgent
+
+
+def get_config():
+    config = gcbc.get_config()  # Same actor, optimizer and acting as GCBC.
+    config.agent_name = "bc"  # Registry name of this agent.
+    config.goal_conditioned = False  # pi(a | s): the actor reads the observation only.
+    config.sampler = {}  # Transitions are sampled uniformly; no goal relabelling.
+    return config

@@ -1,0 +1,36 @@
+"""Config sections the agents share (each agent file composes and overrides them)."""
+
+import ml_collections
+
+
+def encoder_config(hidden_dims=(512, 512, 512, 512), output_dim=64, activation="silu", layer_norm=True):
+    """Condition encoder y = MLP(concat(s, g)); the paper's default is 4 x 512 -> 64."""
+    config = ml_collections.ConfigDict(
+        dict(
+            hidden_dims=tuple(hidden_dims),  # Hidden widths, each Dense -> (LayerNorm) -> activation; (): none.
+            output_dim=ml_collections.config_dict.placeholder(int),  # Representation size; None: no output Dense.
+            activation=activation,  # Keras activation of the hidden layers.
+            layer_norm=layer_norm,  # LayerNorm after each hidden Dense (the paper: on).
+        )
+    )
+    config.output_dim = output_dim
+    return config
+
+
+def goal_sampling_config(discount=0.99, geom_sample=True):
+    """Actor-goal relabelling for goal-conditioned agents (keys of tfnfrl.data's GCSampler config).
+
+    The paper draws the goal k ~ Geometric(1 - discount) steps ahead in the same trajectory
+    (truncated at its end), with discount 0.97 for puzzle-3x3, scene, cube-single,
+    humanoidmaze-medium, antsoccer, antmaze-medium-stitch and 0.99 for cube-double and
+    antmaze-large: override `--config.sampler.discount` per dataset.
+    """
+    return ml_collections.ConfigDict(
+        dict(
+            discount=discount,  # gamma of the geometric goal offset (mean offset 1 / (1 - gamma)).
+            actor_p_curgoal=0.0,  # Probability that the goal is the current state.
+            actor_p_trajgoal=1.0,  # Probability that the goal is a future state of the same trajectory.
+            actor_p_randomgoal=0.0,  # Probability that the goal is a random dataset state.
+            actor_geom_sample=geom_sample,  # Geometric (True) or uniform (False) future offset.
+        )
+    )

@@ -1,0 +1,15 @@
+"""NF-BC: behaviour cloning pi(a | s) with a normalizing-flow policy (12 blocks, as in the paper)."""
+
+from tfnfrl.agents import bc_agent
+from tfnfrl.agents import nf_gcbc
+
+AGENT_CLASS = bc_agent.BCAgent
+
+
+def get_config():
+    config = nf_gcbc.get_config()  # Same optimizer, noise, denoising and encoder as NF-GCBC.
+    config.agent_name = "nf_bc"  # Registry name of this agent.
+    config.goal_conditioned = False  # pi(a | s): the encoder reads the observation only.
+    config.head.num_blocks = 12  # The paper's plain-BC flow is twice as deep.
+    config.sampler = {}  # Transitions are sampled uniformly; no goal relabelling.
+    return config

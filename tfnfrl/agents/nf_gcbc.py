@@ -1,0 +1,39 @@
+"""NF-GCBC: goal-conditioned behaviour cloning with a normalizing-flow policy.
+
+Ghugare & Eysenbach 2025 (arXiv 2505.23527), Sec. 5.1: maximum likelihood of noised dataset
+actions under pi(a | s, g) = ConditionalFlow(a; encoder(s, g)); one denoising step at action
+time. Defaults are the paper's (1M steps on a GPU; shrink for CPUs, e.g. with
+`--config.head.num_blocks` / `--config.encoder.hidden_dims`).
+"""
+
+import ml_collections
+
+from tfnfrl.agents import bc_agent
+from tfnfrl.agents import config_parts
+from tfnfrl.agents import optimizers
+
+AGENT_CLASS = bc_agent.BCAgent
+
+
+def get_config():
+    config = ml_collections.ConfigDict()
+    config.agent_name = "nf_gcbc"  # Registry name of this agent.
+    config.goal_conditioned = True  # Condition on goals relabelled from each trajectory's future.
+    config.batch_size = 256  # Global batch size (split over the replicas of a tf.distribute strategy).
+    config.action_noise = 0.1  # sigma: N(0, sigma^2) noise added to dataset actions before the MLE loss.
+    config.denoise = True  # At action time a <- a + sigma^2 * grad_a log pi(a | s, g), then clip to [-1, 1].
+    config.eval_deterministic = False  # Evaluate with the mode (zero noise) instead of a sample.
+    config.jit_act = True  # XLA-compile the acting functions (lower per-call latency on CPU).
+    config.optimizer = optimizers.optimizer_config(lr=3e-4, warmup_steps=500, final_lr=1e-6, weight_decay=1e-6)
+    config.encoder = config_parts.encoder_config()  # 4 x 512 (Dense -> LayerNorm -> SiLU) -> 64.
+    config.head = ml_collections.ConfigDict(
+        dict(
+            type="flow",  # Policy head: tfnfrl.networks.FlowHead.
+            num_blocks=6,  # (Affine coupling + LU linear) blocks.
+            hidden_units=256,  # Width of the coupling MLPs.
+            block_type="coupling",  # "coupling" (RealNVP) or "autoregressive" (MAF).
+            init_seed=ml_collections.config_dict.placeholder(int),  # Linear flows' init seed; None: the run seed.
+        )
+    )
+    config.sampler = config_parts.goal_sampling_config(discount=0.99, geom_sample=True)
+    return config

@@ -1,0 +1,156 @@
+"""Export an agent (or a training workdir's checkpoint) as a TF Serving SavedModel version."""
+
+import dataclasses
+import os
+import shutil
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+from tfnfrl.export import metadata
+from tfnfrl.export import policy_module
+from tfnfrl.export import versions
+
+DEFAULT_EXPORT_DIR = "savedmodels"
+VERIFY_TOLERANCE = 1e-5  # Max |served - library| action difference accepted by the self-check.
+
+
+@dataclasses.dataclass
+class ExportResult:
+    """Where an export landed.
+
+    Attributes:
+      path: the version directory `<export_dir>/<name>/<version>` (the SavedModel).
+      name: the model name (TF Serving's /v1/models/<name>).
+      version: the integer version.
+      info: the policy-info dict written to `assets/policy_info.json`.
+    """
+
+    path: str
+    name: str
+    version: int
+    info: dict
+
+
+def verify_export(agent, saved_model_dir, batch_size=7, seed=(3, 4)):
+    """Reload `saved_model_dir` in this process and compare its signatures with `agent`.
+
+    Checks serving_default (sampled with `seed`, and deterministic) against `agent.act` /
+    `agent.act_mode`, and log_prob against `agent.policy_log_prob`, on random inputs.
+    Raises RuntimeError naming the signature and the difference if any exceeds
+    VERIFY_TOLERANCE. (The test suite repeats this from a process without tfnfrl.)
+    """
+    rng = np.random.default_rng(0)
+    observations = rng.normal(size=(batch_size, agent.observation_dim)).astype(np.float32)
+    goals = rng.normal(size=(batch_size, agent.goal_dim)).astype(np.float32)
+    actions = rng.uniform(-0.9, 0.9, size=(batch_size, agent.action_dim)).astype(np.float32)
+    seed = tf.constant(seed, tf.int32)
+    sampled, deterministic = tf.constant(False), tf.constant(True)
+    state = dict(observations=observations)
+    if agent.goal_conditioned:
+        state["goals"] = goals
+    loaded = tf.saved_model.load(saved_model_dir)
+    serve, log_prob = loaded.signatures["serving_default"], loaded.signatures["log_prob"]
+    pairs = {
+        "serving_default(seed)": (serve(**state, seed=seed, deterministic=sampled)["actions"], agent.act(observations, goals, seed)),
+        "serving_default(deterministic)": (
+            serve(**state, seed=seed, deterministic=deterministic)["actions"],
+            agent.act_mode(observations, goals),
+        ),
+        "log_prob": (log_prob(**state, actions=actions)["log_prob"], agent.policy_log_prob(observations, goals, actions)),
+    }
+    for name, (served, library) in pairs.items():
+        difference = float(np.max(np.abs(served.numpy() - library.numpy())))
+        if not difference <= VERIFY_TOLERANCE:
+            raise RuntimeError(
+                f"Exported {name} differs from the library's by {difference:.3g} (> {VERIFY_TOLERANCE}) "
+                f"in {saved_model_dir}; the export was not kept."
+            )
+
+
+def export_agent(
+    agent,
+    export_dir,
+    name,
+    version=None,
+    agent_name=None,
+    env_name=None,
+    train_step=None,
+    agent_config=None,
+    run_config=None,
+    checkpoint=None,
+    verify=True,
+):
+    """Write `agent` as the SavedModel `<export_dir>/<name>/<version>/` (see `PolicyModule`).
+
+    The SavedModel is written to a hidden temporary directory beside the versions (TF
+    Serving ignores non-numeric names) and renamed into place only when complete and
+    verified, so a server watching `export_dir` never loads a partial export.
+
+    Args:
+      agent: the trained agent (e.g. `tfnfrl.agents.BCAgent`).
+      export_dir: the model base directory (TF Serving's `model_base_path` parent).
+      name: model name (letters, digits, '_', '.', '-').
+      version: positive int; None picks the next free one. An existing version raises
+        FileExistsError: versions are never overwritten.
+      agent_name, env_name, train_step, agent_config, run_config, checkpoint: recorded in
+        `assets/policy_info.json` (agent_name defaults to `agent.config.agent_name`).
+      verify: reload the export and compare it with the agent (`verify_export`).
+
+    Returns an ExportResult.
+    """
+    versions.check_model_name(name)
+    model_dir = os.path.join(export_dir, name)
+    version = versions.next_version(model_dir) if version is None else version
+    final_path = versions.check_new_version(model_dir, version)
+    if agent_config is None and hasattr(agent, "config"):
+        agent_config = agent.config
+    if agent_name is None:
+        agent_name = agent_config.agent_name if agent_config is not None else type(agent).__name__
+
+    os.makedirs(model_dir, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f".export-{version}-", dir=model_dir)
+    try:
+        module = policy_module.PolicyModule(agent)
+        info = metadata.policy_info(
+            module, agent_name, env_name=env_name, train_step=train_step, agent_config=agent_config,
+            run_config=run_config, checkpoint=checkpoint,
+        )
+        with tempfile.TemporaryDirectory() as scratch:
+            module.attach_policy_info(metadata.write_policy_info(info, scratch))
+            saved_model_dir = os.path.join(staging, "model")
+            tf.saved_model.save(module, saved_model_dir, signatures=module.signatures())
+        if verify:
+            verify_export(agent, saved_model_dir)
+        versions.check_new_version(model_dir, version)  # Another export may have taken it meanwhile.
+        os.rename(saved_model_dir, final_path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return ExportResult(final_path, name, int(version), info)
+
+
+def export_workdir(workdir, export_dir=DEFAULT_EXPORT_DIR, name=None, version=None, step=None, verify=True):
+    """Export the checkpoint `step` (None: the newest) of a training workdir; returns an ExportResult.
+
+    `name` defaults to "<agent>_<env_name>" from the workdir's config.json. Raises
+    FileNotFoundError for a directory that is not a workdir or has no such checkpoint.
+    """
+    from tfnfrl.training import restore  # pylint: disable=import-outside-toplevel
+
+    run = restore.restore_run(workdir, step)
+    agent_name = run.agent_config.agent_name
+    name = name or versions.default_model_name(agent_name, run.run_config.env_name)
+    return export_agent(
+        run.agent,
+        export_dir,
+        name,
+        version=version,
+        agent_name=agent_name,
+        env_name=run.run_config.env_name,
+        train_step=run.step,
+        agent_config=run.agent_config,
+        run_config=run.run_config,
+        checkpoint=run.checkpoint,
+        verify=verify,
+    )

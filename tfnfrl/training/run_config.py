@@ -1,0 +1,83 @@
+"""The run config (what to train on, for how long, how to log) and the workdir's config.json."""
+
+import json
+import os
+
+import ml_collections
+
+CONFIG_FILE = "config.json"
+
+
+def get_run_config():
+    """Defaults of a training run; launch/train.py sets these from its flags."""
+    config = ml_collections.ConfigDict()
+    config.env_name = "pointmaze-medium-navigate-v0"  # OGBench dataset name (tfnfrl.envs.registry.SUPPORTED_ENVS).
+    config.dataset_dir = ml_collections.config_dict.placeholder(str)  # Dataset directory; None: OGBench's ~/.ogbench/data.
+    config.steps = 1_000_000  # Total training updates (also the learning-rate schedule's horizon).
+    config.seed = 0  # Seeds weight init, batch sampling, training noise and evaluation episodes.
+    config.eval_every = 100_000  # Evaluate every this many updates (and at the end); 0: only at the end.
+    config.eval_episodes = 50  # Episodes per evaluation task (the paper: 50); 0: no evaluation.
+    config.eval_tasks = (1, 2, 3, 4, 5)  # OGBench evaluation task ids.
+    config.log_every = 1000  # Write training/validation metrics every this many updates.
+    config.checkpoint_every = 10_000  # Save a checkpoint every this many updates (and at the end).
+    config.keep_checkpoints = 3  # How many recent checkpoints to keep.
+    config.strategy = "default"  # tf.distribute strategy: default | mirrored | multi_worker | tpu.
+    config.jit_compile = True  # XLA-compile the train step (see BENCHMARKS.md: faster on CPU).
+    config.progress = True  # Show tqdm progress bars.
+    return config
+
+
+# Fields of the run config that may change between a run and its resumption.
+RESUMABLE_FIELDS = (
+    "steps", "eval_every", "eval_episodes", "eval_tasks", "log_every", "checkpoint_every",
+    "keep_checkpoints", "strategy", "jit_compile", "progress", "dataset_dir",
+)
+
+
+def to_plain(config):
+    """A ConfigDict as plain JSON-able data (tuples become lists)."""
+    return json.loads(config.to_json())
+
+
+def save(workdir, agent_config, run_config, dims):
+    """Write the resolved configs and the data dims to `workdir/config.json`."""
+    data = dict(agent=to_plain(agent_config), run=to_plain(run_config), dims=dict(dims))
+    path = os.path.join(workdir, CONFIG_FILE)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+    return path
+
+
+def load(workdir):
+    """(agent_config, run_config, dims) from `workdir/config.json`; FileNotFoundError if absent."""
+    path = os.path.join(workdir, CONFIG_FILE)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} not found: {workdir!r} is not a tfnfrl training workdir.")
+    with open(path) as f:
+        data = json.load(f)
+    return ml_collections.ConfigDict(data["agent"]), ml_collections.ConfigDict(data["run"]), data["dims"]
+
+
+def check_compatible(workdir, agent_config, run_config, dims):
+    """Raise ValueError if `workdir` already holds a run that these configs cannot resume."""
+    path = os.path.join(workdir, CONFIG_FILE)
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        old = json.load(f)
+    new = dict(agent=to_plain(agent_config), run=to_plain(run_config), dims=dict(dims))
+    differences = []
+    for section in ("agent", "run", "dims"):
+        keys = set(old[section]) | set(new[section])
+        for key in sorted(keys):
+            if section == "run" and key in RESUMABLE_FIELDS:
+                continue
+            if old[section].get(key) != new[section].get(key):
+                differences.append(f"{section}.{key}: {old[section].get(key)!r} -> {new[section].get(key)!r}")
+    if differences:
+        raise ValueError(
+            f"Workdir {workdir} holds a run with a different configuration ({'; '.join(differences)}). "
+            "Resume it with the original settings or use a new --workdir."
+        )
