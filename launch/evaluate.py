@@ -9,10 +9,13 @@ result (per task, per episode) to --output (default: <workdir>/eval_step<step>.j
 """
 
 import json
+import logging as std_logging
 import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's Python INFO lines (e.g. one per checkpoint write) would bury the progress output.
+std_logging.getLogger("tensorflow").setLevel(std_logging.WARNING)
 
 from absl import app  # noqa: E402
 from absl import flags  # noqa: E402

@@ -13,10 +13,13 @@ Writes into --workdir: config.json (the resolved config), checkpoints/, metrics.
 tensorboard/ and eval_final.json; prints the final success table.
 """
 
+import logging as std_logging
 import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's Python INFO lines (e.g. one per checkpoint write) would bury the progress output.
+std_logging.getLogger("tensorflow").setLevel(std_logging.WARNING)
 
 from absl import app  # noqa: E402
 from absl import flags  # noqa: E402

@@ -67,3 +67,13 @@ def test_killed_writer_leaves_no_final_file(tmp_path):
     assert not path.exists()
     # What is left is a hidden temp file that no loader asks for.
     assert all(n.startswith(".big.npz.") and n.endswith(".tmp") for n in os.listdir(tmp_path))
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    path = tmp_path / "p.npz"
+    umask = os.umask(0o022)
+    try:
+        writer.write_npz_atomic(str(path), {"a": np.arange(2)})
+    finally:
+        os.umask(umask)
+    assert (path.stat().st_mode & 0o777) == 0o644

@@ -19,6 +19,10 @@ def _write_temp(path, arrays):
     directory, base = os.path.split(os.path.abspath(path))
     fd, tmp_path = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=directory)
     try:
+        # mkstemp creates the file private (0600); give it the mode a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         # A file object (not a name) stops numpy from appending '.npz' to the temp name.
         with os.fdopen(fd, "wb") as f:
             np.savez_compressed(f, **arrays)

@@ -137,10 +137,16 @@ def export_workdir(workdir, export_dir=DEFAULT_EXPORT_DIR, name=None, version=No
     FileNotFoundError for a directory that is not a workdir or has no such checkpoint.
     """
     from tfnfrl.training import restore  # pylint: disable=import-outside-toplevel
+    from tfnfrl.training import run_config as run_config_lib  # pylint: disable=import-outside-toplevel
 
+    # Name and version are checked before the (slow) restore, so a taken version fails fast.
+    agent_config, run_config, _ = run_config_lib.load(workdir)
+    name = name or versions.default_model_name(agent_config.agent_name, run_config.env_name)
+    versions.check_model_name(name)
+    if version is not None:
+        versions.check_new_version(os.path.join(export_dir, name), version)
     run = restore.restore_run(workdir, step)
     agent_name = run.agent_config.agent_name
-    name = name or versions.default_model_name(agent_name, run.run_config.env_name)
     return export_agent(
         run.agent,
         export_dir,

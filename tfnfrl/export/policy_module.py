@@ -31,30 +31,41 @@ from tfnfrl.export import input_checks
 SIGNATURE_NAMES = ("serving_default", "sample_actions", "log_prob")
 
 
+def captured_variables(functions):
+    """The distinct tf.Variables read by tf.functions (with input signatures), in first-use order."""
+    seen, variables = set(), []
+    for function in functions:
+        for variable in function.get_concrete_function().variables:
+            if id(variable) not in seen:
+                seen.add(id(variable))
+                variables.append(variable)
+    return variables
+
+
 class PolicyModule(tf.Module):
     """Wraps an agent's compiled acting functions in the export signatures (see module docstring).
 
     Args:
       agent: a trained agent exposing `act(obs, goals, seed)`, `act_mode(obs, goals)`,
         `policy_log_prob(obs, goals, actions)`, `observation_dim`, `goal_dim`,
-        `action_dim`, `goal_conditioned`, and its acting weights in the Keras layers
-        `encoder` and `head` (e.g. `tfnfrl.agents.BCAgent`). The optimizer and its slots
-        are not exported.
+        `action_dim` and `goal_conditioned` (e.g. `tfnfrl.agents.BCAgent`). Only the
+        variables those functions read are exported (not the optimizer or its slots).
     """
 
     def __init__(self, agent, name="tfnfrl_policy"):
         super().__init__(name=name)
-        for attribute in ("act", "act_mode", "policy_log_prob", "encoder", "head"):
+        for attribute in ("act", "act_mode", "policy_log_prob"):
             if not hasattr(agent, attribute):
                 raise ValueError(f"Cannot export {type(agent).__name__}: it has no `{attribute}`.")
         self.observation_dim = int(agent.observation_dim)
         self.goal_dim = int(agent.goal_dim)
         self.action_dim = int(agent.action_dim)
         self.goal_conditioned = bool(agent.goal_conditioned)
-        # Tracked so the SavedModel owns the weights the acting functions capture.
-        self.encoder = agent.encoder
-        self.head = agent.head
         self._build_signatures(agent)
+        # Track the plain tf.Variables the traced signatures read. Keras 3 layers or
+        # keras.Variables tracked instead are restored by `tf.saved_model.load` but not by a
+        # TF1 session loader (TF Serving, `saved_model_cli run`): "Could not find variable".
+        self.acting_variables = captured_variables(self.signatures().values())
 
     def attach_policy_info(self, path):
         """Store the JSON file at `path` as a SavedModel asset (it lands in `assets/<basename>`)."""

@@ -25,11 +25,14 @@ def success_table(results):
     task_names = {}
     for result in results.values():
         task_names.update(result.get("task_names", {}))
-    width = max([len("task")] + [len(f"{l} ({task_names[l]})") if l in task_names else len(l) for l in labels])
+    titles = {
+        label: f"{label} ({task_names[label]})" if task_names.get(label, label) != label else label for label in labels
+    }
+    width = max([len("task")] + [len(t) for t in titles.values()])
     lines = ["task".ljust(width) + "".join(f"  {n:>12}" for n in names)]
     lines.append("-" * len(lines[0]))
     for label in labels:
-        title = f"{label} ({task_names[label]})" if label in task_names else label
+        title = titles[label]
         cells = []
         for result in results.values():
             value = dict(success_rows(result)).get(label)

@@ -16,7 +16,8 @@ def make_train_step(agent, strategy, global_batch_size, seed, jit_compile=True):
     `batch` is a (distributed) batch dict from `tfnfrl.data.make_tf_dataset`, `step` the
     int64 index of the update (0-based). Each replica draws its noise from
     fold_in([seed, step], replica_id), so a resumed run draws exactly what the uninterrupted
-    one would. Metrics (loss, grad_norm) are averaged over replicas.
+    one would. Metrics are averaged over replicas: "loss" is the batch mean; "grad_norm" is
+    the norm of each replica's share of the gradient (the full gradient's on one device).
 
     With the default strategy the whole update (loss, gradients, optimizer) is one
     tf.function with `jit_compile`; under a real strategy the per-replica loss and

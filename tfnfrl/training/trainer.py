@@ -21,6 +21,9 @@ from absl import logging
 from tqdm import tqdm
 
 from tfnfrl import agents
+from tfnfrl import data
+from tfnfrl import envs
+from tfnfrl.envs import registry
 from tfnfrl.training import checkpoints
 from tfnfrl.training import metrics_log
 from tfnfrl.training import run_config as run_config_lib
@@ -68,8 +71,6 @@ class Trainer:
 
     def __init__(self, agent_config, run_config, workdir):
         agents.check_agent_name(agent_config.agent_name)
-        from tfnfrl.envs import registry  # pylint: disable=import-outside-toplevel
-
         registry.check_env_name(run_config.env_name)
         if run_config.strategy not in strategies.STRATEGIES:
             raise ValueError(f"Unknown strategy {run_config.strategy!r}; expected one of {strategies.STRATEGIES}.")
@@ -98,14 +99,10 @@ class Trainer:
 
     def load_data(self):
         """(train, val) dataset dicts through tfnfrl.data."""
-        from tfnfrl import data  # pylint: disable=import-outside-toplevel
-
         return data.load_datasets(self.config.env_name, self.config.dataset_dir)
 
     def make_sampler(self, dataset, seed):
         """GCSampler (goal-conditioned agents, with the agent's goal sampling) or TransitionSampler."""
-        from tfnfrl import data  # pylint: disable=import-outside-toplevel
-
         if self.agent_config.goal_conditioned:
             sampler_config = data.gc_sampler_config()
             sampler_config.update(self.agent_config.sampler)
@@ -113,20 +110,17 @@ class Trainer:
         return data.TransitionSampler(dataset, seed)
 
     def make_evaluator(self):
-        from tfnfrl.envs import Evaluator  # pylint: disable=import-outside-toplevel
-
-        return Evaluator(self.config.env_name, episodes_per_task=self.config.eval_episodes)
+        """One set of evaluation envs, reused by every evaluation of the run."""
+        return envs.Evaluator(self.config.env_name, episodes_per_task=self.config.eval_episodes)
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, agent, step, log):
         """Evaluate the current policy; log "evaluation/..." scalars at `step`; return the result."""
-        from tfnfrl.envs import scalar_metrics  # pylint: disable=import-outside-toplevel
-
         policy = agent.policy_fn(seed=self.config.seed)
         result = self.evaluator(
             policy, task_ids=list(self.config.eval_tasks), seed=self.config.seed, progress=self.config.progress
         )
-        log.write(step, {f"evaluation/{k}": v for k, v in scalar_metrics(result).items()})
+        log.write(step, {f"evaluation/{k}": v for k, v in envs.scalar_metrics(result).items()})
         return result
 
     def write_final(self, result, step):
@@ -194,8 +188,6 @@ class Trainer:
         return result
 
     def _train(self, agent, strategy, checkpointer, log, train_data, val_data, start):
-        from tfnfrl import data  # pylint: disable=import-outside-toplevel
-
         cfg = self.config
         batch_size = int(self.agent_config.batch_size)
         if batch_size % strategy.num_replicas_in_sync:

@@ -1,0 +1,76 @@
+"""Tiny trained workdirs and their exports, built once per test session.
+
+A workdir is made the way `tfnfrl.training` makes one (config.json through
+`run_config.save`, checkpoints through `Checkpointer`), from a tiny agent trained a few
+steps on toy batches; the exports go through the public `tfnfrl.export` API.
+"""
+
+import os
+
+import pytest
+import tensorflow as tf
+
+from tests.agents import tiny
+from tfnfrl import agents
+from tfnfrl import export
+from tfnfrl.training import checkpoints
+from tfnfrl.training import restore
+from tfnfrl.training import run_config
+from tfnfrl.training import trainer
+
+ENV_NAME = "toy-env-v0"  # Recorded in the policy info only; nothing is simulated.
+TRAIN_STEPS = 3
+
+
+def make_workdir(workdir, agent_name, steps=TRAIN_STEPS, seed=0):
+    """Train tiny `agent_name` for `steps` updates on toy batches; save it as a workdir. Returns workdir."""
+    config = tiny.tiny_config(agent_name)
+    run = run_config.get_run_config()
+    run.env_name = ENV_NAME
+    run.steps = steps
+    run.seed = seed
+    dims = dict(
+        observation_dim=tiny.OBS, goal_dim=tiny.GOAL if config.goal_conditioned else 0, action_dim=tiny.ACT
+    )
+    agent = agents.make_agent(config, tiny.OBS, dims["goal_dim"], tiny.ACT, total_steps=steps, seed=seed)
+    for step in range(steps):
+        agent.train_step(tiny.toy_batch(seed=step), tf.constant([seed, step], tf.int32))
+    run_config.save(workdir, config, run, dims)
+    checkpoints.Checkpointer(os.path.join(workdir, trainer.CHECKPOINT_DIR), agent, seed=seed).save(steps)
+    return workdir
+
+
+class Exported:
+    """A trained workdir, its restored run (the library's policy) and its export."""
+
+    def __init__(self, workdir, result):
+        self.workdir = workdir
+        self.result = result
+        self.run = restore.restore_run(workdir)
+
+    @property
+    def agent(self):
+        return self.run.agent
+
+    @property
+    def path(self):
+        return self.result.path
+
+
+@pytest.fixture(scope="session")
+def export_dir(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("savedmodels"))
+
+
+@pytest.fixture(scope="session")
+def gc_export(tmp_path_factory, export_dir):
+    """NF-GCBC (goal-conditioned): exported with the in-process self-check (verify=True)."""
+    workdir = make_workdir(str(tmp_path_factory.mktemp("nf_gcbc_run")), "nf_gcbc")
+    return Exported(workdir, export.export_workdir(workdir, export_dir, name="gc", verify=True))
+
+
+@pytest.fixture(scope="session")
+def bc_export(tmp_path_factory, export_dir):
+    """NF-BC (no goals: the signatures have no `goals` input)."""
+    workdir = make_workdir(str(tmp_path_factory.mktemp("nf_bc_run")), "nf_bc")
+    return Exported(workdir, export.export_workdir(workdir, export_dir, name="bc", verify=False))

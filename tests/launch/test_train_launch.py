@@ -1,0 +1,160 @@
+"""launch/train.py and launch/evaluate.py in subprocesses: end to end per agent, kill -9 and
+resume, flag errors and help."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfnfrl import agents
+from tfnfrl.data.generation import generate_dataset
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ENV = "pointmaze-medium-navigate-v0"
+STEPS = 300
+
+
+def _env():
+    return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="", MPLBACKEND="Agg")
+
+
+def _command(script, *args):
+    return [sys.executable, os.path.join(ROOT, "launch", script), *args]
+
+
+def _run(script, *args, timeout=300):
+    return subprocess.run(_command(script, *args), cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def _tiny_overrides(name):
+    """--config overrides that shrink agent `name` to width 32 and 2 blocks, batch 32."""
+    config = agents.get_config(name)
+    flags = ["--config.batch_size=32", "--config.optimizer.warmup_steps=10"]
+    if config.encoder.hidden_dims:
+        flags += ["--config.encoder.hidden_dims=(32,)", "--config.encoder.output_dim=8"]
+    if config.head.type == "flow":
+        flags += ["--config.head.num_blocks=2", "--config.head.hidden_units=32"]
+    else:
+        flags += ["--config.head.hidden_dims=(32,)"]
+    if config.head.type == "flow_matching":
+        flags += ["--config.head.num_steps=3"]
+    return flags
+
+
+def _train_args(name, data_dir, workdir, *extra):
+    return [
+        f"--agent={name}", f"--env_name={ENV}", f"--dataset_dir={data_dir}", f"--workdir={workdir}",
+        f"--steps={STEPS}", "--eval_every=0", "--eval_episodes=2", "--eval_tasks=1", "--log_every=100",
+        "--checkpoint_every=50", "--noprogress", *_tiny_overrides(name), *extra,
+    ]
+
+
+def _checkpoint_weights(workdir):
+    reader = tf.train.load_checkpoint(os.path.join(workdir, "checkpoints"))
+    return {n: reader.get_tensor(n) for n in reader.get_variable_to_shape_map() if n.startswith("agent/")}
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("launch_data")
+    generate_dataset(ENV, str(directory), num_episodes=4, episode_length=100, progress=False)
+    return str(directory)
+
+
+@pytest.fixture(scope="module")
+def train_once(data_dir, tmp_path_factory):
+    """train_once(agent) -> (CompletedProcess, workdir) of its end-to-end run, run at most once."""
+    root, done = tmp_path_factory.mktemp("launch_runs"), {}
+
+    def run(name):
+        if name not in done:
+            workdir = str(root / name)
+            done[name] = (_run("train.py", *_train_args(name, data_dir, workdir)), workdir)
+        return done[name]
+
+    return run
+
+
+@pytest.mark.parametrize("name", list(agents.AGENTS))
+def test_end_to_end(name, train_once):
+    result, workdir = train_once(name)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "task1" in result.stdout and "mean" in result.stdout
+    with open(os.path.join(workdir, "eval_final.json")) as f:
+        final = json.load(f)
+    assert final["step"] == STEPS and final["episodes_per_task"] == 2 and 0.0 <= final["success/task1"] <= 1.0
+    with open(os.path.join(workdir, "config.json")) as f:
+        resolved = json.load(f)
+    assert resolved["agent"]["agent_name"] == name and resolved["agent"]["batch_size"] == 32
+    assert resolved["run"]["steps"] == STEPS and resolved["dims"]["action_dim"] == 2
+    rows = [json.loads(line) for line in open(os.path.join(workdir, "metrics.jsonl"))]
+    assert [r["step"] for r in rows if "training/loss" in r] == [100, 200, 300]
+    assert all(np.isfinite(r["training/loss"]) for r in rows if "training/loss" in r)
+    assert tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints")).endswith(f"ckpt-{STEPS}")
+
+
+def test_kill_9_then_same_command_resumes_and_finishes_exactly(data_dir, train_once, tmp_path):
+    """Killed after its first checkpoint, the rerun ends with the uninterrupted run's weights."""
+    reference_result, reference = train_once("nf_gcbc")
+    assert reference_result.returncode == 0, reference_result.stderr[-3000:]
+    workdir = str(tmp_path / "killed")
+    args = _train_args("nf_gcbc", data_dir, workdir, "--eval_episodes=0")  # Evaluation does not touch training.
+    process = subprocess.Popen(_command("train.py", *args), cwd=ROOT, env=_env(),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = os.path.join(workdir, "checkpoints", "ckpt-50.index")
+    deadline = time.time() + 240
+    while not os.path.exists(first) and process.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    killed_at = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
+    assert killed_at is not None and not killed_at.endswith(f"ckpt-{STEPS}")
+
+    result = _run("train.py", *args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Resuming from" in result.stderr
+    resumed, reference = _checkpoint_weights(workdir), _checkpoint_weights(reference)
+    assert resumed.keys() == reference.keys()
+    for name in resumed:
+        np.testing.assert_array_equal(resumed[name], reference[name], err_msg=name)
+
+
+def test_evaluate_script_prints_a_table_for_a_checkpoint(train_once, tmp_path):
+    _, workdir = train_once("gcbc")
+    output = str(tmp_path / "eval.json")
+    result = _run("evaluate.py", f"--workdir={workdir}", "--checkpoint_step=150", "--eval_episodes=1",
+                  "--eval_tasks=2", f"--output={output}", "--noprogress")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "checkpoint step 150" in result.stdout and "task2" in result.stdout
+    with open(output) as f:
+        evaluation = json.load(f)
+    assert evaluation["step"] == 150 and evaluation["episodes_per_task"] == 1 and "success/task2" in evaluation
+
+
+def test_unknown_agent_is_refused_with_the_valid_names():
+    result = _run("train.py", "--agent=sac")
+    assert result.returncode != 0
+    assert "nf_gcbc|nf_bc|gcbc|bc|fm_gcbc" in result.stderr
+
+
+def test_unknown_env_is_refused_with_the_valid_names():
+    result = _run("train.py", "--env_name=pointmaze-tiny-v0")
+    assert result.returncode != 0
+    assert "pointmaze-tiny-v0" in result.stderr
+    assert "pointmaze-medium-navigate-v0" in result.stderr and "cube-single-play-v0" in result.stderr
+
+
+def test_help_explains_every_flag():
+    result = _run("train.py", "--agent=gcbc", "--help")
+    assert result.returncode == 0
+    for flag in ("agent", "env_name", "dataset_dir", "workdir", "steps", "eval_every", "eval_episodes",
+                 "eval_tasks", "seed", "strategy", "jit_compile", "log_every", "checkpoint_every", "config"):
+        assert f"--{flag}" in result.stdout, flag
+    assert "type: gaussian" in result.stdout  # --config shows the chosen agent's fields.
