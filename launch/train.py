@@ -75,11 +75,26 @@ _JIT_COMPILE = flags.DEFINE_bool("jit_compile", _RUN.jit_compile, "XLA-compile t
 _LOG_EVERY = flags.DEFINE_integer("log_every", _RUN.log_every, "Log training/validation metrics every this many updates.")
 _CHECKPOINT_EVERY = flags.DEFINE_integer("checkpoint_every", _RUN.checkpoint_every, "Save a checkpoint every this many updates.")
 _PROGRESS = flags.DEFINE_bool("progress", True, "Show progress bars.")
+def _dotted_fields(config, prefix=""):
+    """'optimizer.lr = 0.0003'-style lines for every leaf field of a ConfigDict."""
+    lines = []
+    for key in sorted(config.keys()):
+        value = config[key]
+        if hasattr(value, "keys"):
+            lines += _dotted_fields(value, f"{prefix}{key}.")
+        else:
+            lines.append(f"{prefix}{key} = {value!r}")
+    return lines
+
+
+_DEFAULT_CONFIG = _default_config(sys.argv)
 _CONFIG = config_flags.DEFINE_config_dict(
     "config",
-    _default_config(sys.argv),
-    "The agent's config; override fields with --config.<field>=<value> (e.g. --config.optimizer.lr=1e-4). "
-    "Every field is documented in tfnfrl/agents/<agent>.py; the defaults shown are those of --agent.",
+    _DEFAULT_CONFIG,
+    f"The {_DEFAULT_CONFIG.agent_name} agent's config (pick another with --agent=NAME --help). Override any "
+    "field with --config.<field>=<value>, e.g. --config.optimizer.lr=1e-4 or --config.encoder.hidden_dims='(256,256)'; "
+    f"each field is explained by its comment in tfnfrl/agents/{_DEFAULT_CONFIG.agent_name}.py (shared sections: "
+    "tfnfrl/agents/config_parts.py, optimizers.py). Fields and defaults: " + "; ".join(_dotted_fields(_DEFAULT_CONFIG)) + ".",
 )
 
 

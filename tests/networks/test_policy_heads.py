@@ -8,7 +8,7 @@ import scipy.stats
 import tensorflow as tf
 
 from tfnfrl import networks
-from tfnfrl.networks import policy_head
+from tfnfrl.networks import rng
 
 RNG = np.random.default_rng(0)
 ACTIONS = np.tanh(RNG.normal(size=(5, 3))).astype(np.float32)
@@ -117,8 +117,8 @@ def test_flow_matching_constant_velocity_by_hand():
     np.testing.assert_allclose(head.mode(CONTEXT).numpy(), np.tile(bias, (5, 1)), atol=1e-6)
     expected = scipy.stats.norm.logpdf(ACTIONS - bias).sum(-1)
     np.testing.assert_allclose(head.log_prob(ACTIONS, CONTEXT).numpy(), expected, rtol=1e-5)
-    noise_seed, time_seed = tf.unstack(tf.random.experimental.stateless_split(SEED, 2))
-    x0 = policy_head.standard_normal([5, 3], noise_seed).numpy()
+    noise_seed, time_seed = tf.unstack(rng.split(SEED, 2))
+    x0 = rng.standard_normal([5, 3], noise_seed).numpy()
     loss = np.mean((bias - (ACTIONS - x0)) ** 2, -1)
     np.testing.assert_allclose(head.training_loss(ACTIONS, CONTEXT, SEED).numpy(), loss, rtol=1e-5)
 
@@ -135,17 +135,19 @@ def test_flow_matching_log_prob_of_a_linear_field_converges_to_the_exact_density
     output.bias.assign(np.zeros(3, np.float32))
     expected = scipy.stats.norm.logpdf(ACTIONS, 0.0, math.exp(c)).sum(-1)
     np.testing.assert_allclose(head.log_prob(ACTIONS, CONTEXT).numpy(), expected, atol=2e-2)
-    x0 = policy_head.standard_normal([5, 3], SEED).numpy()
+    x0 = rng.standard_normal([5, 3], SEED).numpy()
     np.testing.assert_allclose(head.sample(CONTEXT, SEED).numpy(), x0 * math.exp(c), rtol=1e-2)
 
 
-def test_noise_is_the_same_with_and_without_xla():
-    """TF's own stateless float generators differ under XLA; the heads' draws must not."""
-    draw = lambda: (policy_head.standard_normal([1000], SEED), policy_head.uniform([1000], SEED))  # noqa: E731
+def test_noise_and_seed_derivation_are_the_same_with_and_without_xla():
+    """TF's own stateless float generators and seed splitting differ under XLA; ours must not."""
+    draw = lambda: (rng.standard_normal([1000], SEED), rng.uniform([1000], SEED), rng.split(SEED, 3), rng.fold_in(SEED, 5))  # noqa: E731
     eager, compiled = draw(), tf.function(draw, jit_compile=True)()
     np.testing.assert_allclose(eager[0].numpy(), compiled[0].numpy(), atol=1e-4)
-    np.testing.assert_array_equal(eager[1].numpy(), compiled[1].numpy())
-    z = policy_head.standard_normal([20000], SEED).numpy()
+    for a, b in zip(eager[1:], compiled[1:]):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    z = rng.standard_normal([20000], SEED).numpy()
     assert abs(z.mean()) < 0.03 and abs(z.std() - 1) < 0.03
-    u = policy_head.uniform([20000], SEED).numpy()
+    u = rng.uniform([20000], SEED).numpy()
     assert 0 < u.min() and u.max() < 1 and abs(u.mean() - 0.5) < 0.01
+    assert np.float32((2**23 - 1 + 0.5) * 2.0**-23) < 1  # The largest possible draw stays below 1.

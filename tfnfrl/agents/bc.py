@@ -10,5 +10,5 @@ def get_config():
     config = gcbc.get_config()  # Same actor, optimizer and acting as GCBC.
     config.agent_name = "bc"  # Registry name of this agent.
     config.goal_conditioned = False  # pi(a | s): the actor reads the observation only.
-    config.sampler = {}  # Transitions are sampled uniformly; no goal relabelling.
+    config.sampler = {}  # Transitions are sampled uniformly; the sampler's goals are unused.
     return config

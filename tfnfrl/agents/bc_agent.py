@@ -15,8 +15,8 @@ import numpy as np
 import tensorflow as tf
 
 from tfnfrl import networks
-from tfnfrl.networks import policy_head
 from tfnfrl.agents import optimizers
+from tfnfrl.networks import rng
 
 # OGBench's continuous actions all live in [-1, 1].
 ACTION_LOW, ACTION_HIGH = -1.0, 1.0
@@ -108,11 +108,11 @@ class BCAgent(tf.Module):
 
     def loss(self, batch, seed):
         """Per-example loss [B] and scalar metrics for a batch dict; `seed` int32 [2] feeds all noise."""
-        noise_seed, head_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+        noise_seed, head_seed = tf.unstack(rng.split(seed, 2))
         actions = tf.convert_to_tensor(batch["actions"])
         sigma = float(self.config.action_noise)
         if sigma > 0.0:
-            actions = actions + sigma * policy_head.standard_normal(tf.shape(actions), noise_seed, actions.dtype)
+            actions = actions + sigma * rng.standard_normal(tf.shape(actions), noise_seed, actions.dtype)
         context = self.context(batch["observations"], self.batch_goals(batch))
         per_example = self.head.training_loss(actions, context, head_seed)
         return per_example, {"loss": tf.reduce_mean(per_example)}

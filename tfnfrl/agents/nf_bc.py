@@ -11,5 +11,5 @@ def get_config():
     config.agent_name = "nf_bc"  # Registry name of this agent.
     config.goal_conditioned = False  # pi(a | s): the encoder reads the observation only.
     config.head.num_blocks = 12  # The paper's plain-BC flow is twice as deep.
-    config.sampler = {}  # Transitions are sampled uniformly; no goal relabelling.
+    config.sampler = {}  # Transitions are sampled uniformly; the sampler's goals are unused.
     return config

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from tfnfrl.flows import ConditionalFlow
 from tfnfrl.networks import policy_head
+from tfnfrl.networks import rng
 
 
 @keras.saving.register_keras_serializable(package="tfnfrl")
@@ -56,7 +57,7 @@ class FlowHead(policy_head.PolicyHead):
 
     def sample(self, context, seed):
         # Noise drawn here (not by flow.sample) with an XLA-independent generator.
-        noise = policy_head.standard_normal([tf.shape(context)[0], self.action_dim], seed, self.compute_dtype)
+        noise = rng.standard_normal([tf.shape(context)[0], self.action_dim], seed, self.compute_dtype)
         return self.flow.transform_noise(noise, context)
 
     def mode(self, context):

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from tfnfrl.networks import mlp
 from tfnfrl.networks import policy_head
+from tfnfrl.networks import rng
 
 
 @keras.saving.register_keras_serializable(package="tfnfrl")
@@ -99,7 +100,7 @@ class FlowMatchingHead(policy_head.PolicyHead):
         return x
 
     def sample(self, context, seed):
-        x0 = policy_head.standard_normal([tf.shape(context)[0], self.action_dim], seed, self.compute_dtype)
+        x0 = rng.standard_normal([tf.shape(context)[0], self.action_dim], seed, self.compute_dtype)
         return self._integrate(x0, context)
 
     def mode(self, context):
@@ -124,10 +125,10 @@ class FlowMatchingHead(policy_head.PolicyHead):
     def training_loss(self, actions, context, seed):
         policy_head.check_shapes(self, actions=actions, context=context)
         actions = tf.convert_to_tensor(actions, self.compute_dtype)
-        noise_seed, time_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+        noise_seed, time_seed = tf.unstack(rng.split(seed, 2))
         batch = tf.shape(actions)[0]
-        x0 = policy_head.standard_normal(tf.shape(actions), noise_seed, actions.dtype)
-        t = policy_head.uniform([batch, 1], time_seed, actions.dtype)
+        x0 = rng.standard_normal(tf.shape(actions), noise_seed, actions.dtype)
+        t = rng.uniform([batch, 1], time_seed, actions.dtype)
         x_t = (1.0 - t) * x0 + t * actions
         predicted = self.velocity(x_t, t, context)
         return tf.reduce_mean(tf.square(predicted - (actions - x0)), axis=-1)

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from tfnfrl.networks import mlp
 from tfnfrl.networks import policy_head
+from tfnfrl.networks import rng
 
 
 @keras.saving.register_keras_serializable(package="tfnfrl")
@@ -76,7 +77,7 @@ class GaussianHead(policy_head.PolicyHead):
 
     def sample(self, context, seed):
         mean, std = self.mean_and_std(context)
-        noise = policy_head.standard_normal(tf.shape(mean), seed, mean.dtype)
+        noise = rng.standard_normal(tf.shape(mean), seed, mean.dtype)
         return mean + std * noise
 
     def mode(self, context):

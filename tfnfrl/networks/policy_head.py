@@ -51,27 +51,6 @@ class PolicyHead(keras.layers.Layer):
         return config
 
 
-# Stateless draws that are the same with and without XLA. TF's float generators are not:
-# stateless_normal/uniform give different numbers under jit_compile even for an explicit
-# algorithm, but the raw Philox bits agree, so floats are made from those bits here.
-RNG_ALGORITHM = "philox"
-
-
-def uniform(shape, seed, dtype=tf.float32):
-    """U(0, 1) draws of `shape` from the stateless `seed` (int32 [2]); equal with and without XLA.
-
-    The top 24 bits of each Philox word give (k + 0.5) / 2^24: never 0 or 1.
-    """
-    bits = tf.random.stateless_uniform(shape, seed=seed, minval=None, maxval=None, dtype=tf.uint32, alg=RNG_ALGORITHM)
-    u = (tf.cast(tf.bitwise.right_shift(bits, 8), tf.float32) + 0.5) * (2.0**-24)
-    return tf.cast(u, dtype)
-
-
-def standard_normal(shape, seed, dtype=tf.float32):
-    """N(0, 1) draws of `shape` (inverse CDF of `uniform`, so |z| < 5.4); XLA-independent up to float rounding."""
-    return tf.math.ndtri(uniform(shape, seed, dtype))
-
-
 def check_shapes(head, actions=None, context=None):
     """Raise ValueError unless actions are [B, action_dim] and context [B, context_dim]."""
     for name, tensor, size in (("actions", actions, head.action_dim), ("context", context, head.context_dim)):

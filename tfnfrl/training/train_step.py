@@ -2,6 +2,7 @@
 
 import tensorflow as tf
 
+from tfnfrl.networks import rng
 from tfnfrl.training import strategies
 
 
@@ -26,7 +27,7 @@ def make_train_step(agent, strategy, global_batch_size, seed, jit_compile=True):
 
     def replica_update(batch, step, compute_gradients):
         replica_id = tf.distribute.get_replica_context().replica_id_in_sync_group
-        seed_ = tf.random.experimental.stateless_fold_in(step_seed(seed, step), replica_id)
+        seed_ = rng.fold_in(step_seed(seed, step), replica_id)
         gradients, info = compute_gradients(batch, seed_, global_batch_size)
         agent.apply_gradients(gradients)
         return info

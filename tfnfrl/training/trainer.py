@@ -102,12 +102,14 @@ class Trainer:
         return data.load_datasets(self.config.env_name, self.config.dataset_dir)
 
     def make_sampler(self, dataset, seed):
-        """GCSampler (goal-conditioned agents, with the agent's goal sampling) or TransitionSampler."""
-        if self.agent_config.goal_conditioned:
-            sampler_config = data.gc_sampler_config()
-            sampler_config.update(self.agent_config.sampler)
-            return data.GCSampler(dataset, sampler_config, seed)
-        return data.TransitionSampler(dataset, seed)
+        """GCSampler with the agent's goal sampling (`config.sampler` overrides its defaults).
+
+        Agents that are not goal-conditioned use it too and ignore `actor_goals`: it samples
+        transitions uniformly from any dataset (TransitionSampler needs singletask rewards).
+        """
+        sampler_config = data.gc_sampler_config()
+        sampler_config.update(self.agent_config.sampler)
+        return data.GCSampler(dataset, sampler_config, seed)
 
     def make_evaluator(self):
         """One set of evaluation envs, reused by every evaluation of the run."""

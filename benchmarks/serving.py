@@ -1,0 +1,379 @@
+r"""Latency and actions/s of exported policies (tfnfrl.export) vs the in-library policy.
+
+Paper configs, random weights (latency does not depend on training), observation 28, goal 28,
+action 5 (cube-single): NF-GCBC (encoder 4 x 512 -> 64, 6 coupling blocks of width 256, one
+flow pass + the denoising step) and FM-GCBC (velocity MLP 4 x 512, K = 10 Euler steps).
+Both are exported with `tfnfrl.export.export_agent`; each is timed through
+
+  library    agent.act(observations, goals, seed): the compiled function evaluation uses;
+  SavedModel tf.saved_model.load(...).signatures["serving_default"] (TF2, from Python);
+  session    a TF1 session fed by tensor name (how TF Serving runs a SavedModel), called
+             through Session.make_callable (the least Python in the way);
+
+for batch 1 (latency) and batch 1024 (throughput), one call at a time, candidates interleaved,
+median and 10th percentile over the repeats. A breakdown of the batch-1 NF-GCBC call follows
+(TF profiler: Python, TF runtime, XLA execution split into dot and fusion kernels; the
+floor of an empty tf.function; the same function with its 150 weight variables frozen into
+constants), then the same batch-1 latencies under thread settings, each in a fresh process:
+
+  default       TensorFlow's defaults
+  tf_threads_1  tf.config.threading inter- and intra-op parallelism 1
+  xla_1_thread  XLA_FLAGS=--xla_cpu_multi_thread_eigen=false
+  both          the two together
+
+With --jax_python (a python with jax + flax, e.g. /tmp/jaxenv/bin/python) the JAX/Flax peer
+model of benchmarks/jax_peer.py is timed the same way (one blocking call at a time).
+
+  python benchmarks/serving.py [--repeats 300] [--big_repeats 15] [--jax_python PATH] [--no_append]
+
+Prints the tables and appends them to BENCHMARKS.md (about 4 minutes on 2 cores).
+"""
+
+import argparse
+import collections
+import datetime
+import glob
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OBS, GOAL, ACT, BIG = 28, 28, 5, 1024
+SETTINGS = {
+    "default": ({}, None),
+    "tf_threads_1": ({}, 1),
+    "xla_1_thread": ({"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false"}, None),
+    "both": ({"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false"}, 1),
+}
+AGENTS = ("nf_gcbc", "fm_gcbc")
+
+
+def machine_description():
+    """'N cores (nproc), CPU model, Python x.y.z, load averages'."""
+    cpu = "unknown CPU"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"{os.cpu_count()} cores (nproc), {cpu}, Python {platform.python_version()}, load avg {load}"
+
+
+# ---------------------------------------------------------------------- timing
+def interleaved(candidates, repeats, warmup=10):
+    """{name: (median ms, p10 ms)} of one call each, the candidates interleaved `repeats` times."""
+    import numpy as np  # pylint: disable=import-outside-toplevel
+
+    for call in candidates.values():
+        for _ in range(warmup):
+            call()
+    times = collections.defaultdict(list)
+    for _ in range(repeats):
+        for name, call in candidates.items():
+            start = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - start)
+    return {name: (1e3 * float(np.median(t)), 1e3 * float(np.percentile(t, 10))) for name, t in times.items()}
+
+
+def paper_agent(name, denoise=None):
+    """The paper config of `name` at obs/goal 28, action 5, seed 0 (equal seeds: equal weights)."""
+    from tfnfrl import agents  # pylint: disable=import-outside-toplevel
+
+    config = agents.get_config(name)
+    if denoise is not None:
+        config.denoise = denoise
+    return agents.make_agent(config, OBS, GOAL, ACT, total_steps=1000, seed=0)
+
+
+def session_callable(path):
+    """A TF1 session running serving_default: fn(observations, goals, seed) -> actions."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    graph = tf.Graph()
+    session = tf.compat.v1.Session(graph=graph)
+    with graph.as_default():
+        meta_graph = tf.compat.v1.saved_model.load(session, ["serve"], path)
+    signature = meta_graph.signature_def["serving_default"]
+    feeds = [graph.get_tensor_by_name(signature.inputs[k].name) for k in ("observations", "goals", "seed")]
+    return session.make_callable(signature.outputs["actions"].name, feed_list=feeds)
+
+
+def profile_breakdown(call, calls=50):
+    """Per-call µs of a TF2 call by layer, from the TF profiler's host trace."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2  # pylint: disable=import-outside-toplevel
+
+    logdir = tempfile.mkdtemp(prefix="serving_profile_")
+    for _ in range(10):
+        call()
+    tf.profiler.experimental.start(logdir)
+    for _ in range(calls):
+        call()
+    tf.profiler.experimental.stop()
+    space = xplane_pb2.XSpace()
+    with open(glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True)[0], "rb") as f:
+        space.ParseFromString(f.read())
+    totals = collections.defaultdict(float)
+    counts = collections.defaultdict(int)
+    for plane in space.planes:
+        names = {k: v.name for k, v in plane.event_metadata.items()}
+        for line in plane.lines:
+            for event in line.events:
+                name = names.get(event.metadata_id, "")
+                if name in ("TFE_Py_ExecuteCancelable", "EagerKernelExecute", "CpuExecutable::ExecuteAsyncOnStream"):
+                    key = name
+                elif name.startswith(("dot", "MatMul")):
+                    key = "XLA dot kernels"
+                elif "fusion" in name:
+                    key = "XLA fusion kernels"
+                else:
+                    continue
+                totals[key] += event.duration_ps / 1e6 / calls
+                counts[key] += 1
+    return {key: (totals[key], counts[key] / calls) for key in totals}
+
+
+def worker(setting, models_dir, repeats, big_repeats, full):
+    """Measure in this process under `setting`; returns a JSON-able dict."""
+    import numpy as np  # pylint: disable=import-outside-toplevel
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    threads = SETTINGS[setting][1]
+    if threads:
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+    rng = np.random.default_rng(0)
+    batches = {1: None, BIG: None} if full else {1: None}
+    for batch in batches:
+        batches[batch] = (
+            rng.normal(size=(batch, OBS)).astype(np.float32), rng.normal(size=(batch, GOAL)).astype(np.float32)
+        )
+    seed_np = np.array([1, 2], np.int32)
+    seed, stochastic = tf.constant(seed_np), tf.constant(False)
+    result = {"setting": setting, "latency": {}, "checks": {}}
+    for name in AGENTS if full else AGENTS[:1]:
+        agent = paper_agent(name)
+        path = os.path.join(models_dir, name, "1")
+        signature = tf.saved_model.load(path).signatures["serving_default"]
+        session = session_callable(path)
+        variants = {"library": agent}
+        if full and name == "nf_gcbc":
+            variants["library, no denoising step"] = paper_agent(name, denoise=False)
+        for batch, (observations, goals) in batches.items():
+            obs_t, goals_t = tf.constant(observations), tf.constant(goals)
+            candidates = {
+                f"{name} | {label} | {batch}": (lambda a=a, o=obs_t, g=goals_t: a.act(o, g, seed))
+                for label, a in variants.items()
+            }
+            candidates[f"{name} | SavedModel signature | {batch}"] = (
+                lambda o=obs_t, g=goals_t: signature(observations=o, goals=g, seed=seed, deterministic=stochastic)
+            )
+            candidates[f"{name} | session (TF Serving's runtime) | {batch}"] = (
+                lambda o=observations, g=goals: session(o, g, seed_np)
+            )
+            served = session(observations, goals, seed_np)
+            result["checks"][f"{name} {batch}"] = float(np.max(np.abs(served - agent.act(obs_t, goals_t, seed).numpy())))
+            result["latency"].update(interleaved(candidates, repeats if batch == 1 else big_repeats))
+    if full:
+        result["breakdown"] = breakdown(tf, np, paper_agent("nf_gcbc"), batches[1], seed, repeats)
+    return result
+
+
+def breakdown(tf, np, agent, inputs, seed, repeats):
+    """Where a batch-1 NF-GCBC `agent.act` call spends its time."""
+    from tensorflow.python.framework import convert_to_constants  # pylint: disable=import-outside-toplevel
+
+    observations, goals = (tf.constant(x) for x in inputs)
+    concrete = agent.act.get_concrete_function()
+    frozen = convert_to_constants.convert_variables_to_constants_v2(concrete)
+    empty = tf.function(lambda x: x, input_signature=[tf.TensorSpec([None, OBS])])
+    empty_xla = tf.function(lambda x: 2.0 * x, input_signature=[tf.TensorSpec([None, OBS])], jit_compile=True)
+    encoder = tf.function(agent.context, jit_compile=True)
+    latency = interleaved(
+        {
+            "agent.act": lambda: agent.act(observations, goals, seed),
+            "same, weights frozen into constants": lambda: frozen(observations=observations, goals=goals, seed=seed),
+            "encoder only (XLA)": lambda: encoder(observations, goals),
+            "empty tf.function": lambda: empty(observations),
+            "empty XLA tf.function": lambda: empty_xla(observations),
+        },
+        repeats,
+    )
+    return {
+        "latency": latency,
+        "captured_variables": len(concrete.captured_inputs),
+        "profile": profile_breakdown(lambda: agent.act(observations, goals, seed)),
+    }
+
+
+def jax_peer(jax_python, repeats, big_repeats):
+    """{label: (median ms, p10 ms)} of the JAX/Flax peer's blocking act calls."""
+    code = f"""
+import functools, json, sys, time
+sys.path.insert(0, {os.path.join(ROOT, 'benchmarks')!r})
+import jax, jax.numpy as jnp, numpy as np
+import jax_peer as peer
+model, key = peer.Policy(), jax.random.PRNGKey(0)
+params = model.init(key, jnp.zeros((1, {OBS + GOAL})), jnp.zeros((1, {ACT})))
+@functools.partial(jax.jit, static_argnames="denoise")
+def act(params, x, key, denoise):
+    a = model.apply(params, x, key, method=peer.Policy.sample)
+    if denoise:
+        a = a + peer.NOISE_STD**2 * jax.grad(lambda a: jnp.sum(model.apply(params, x, a, method=peer.Policy.log_prob)))(a)
+    return jnp.clip(a, -1, 1)
+out = {{}}
+for batch, repeats in ((1, {repeats}), ({BIG}, {big_repeats})):
+    x = jax.random.normal(key, (batch, {OBS + GOAL}))
+    for denoise in (True, False):
+        for _ in range(10): act(params, x, key, denoise).block_until_ready()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter(); act(params, x, key, denoise).block_until_ready(); times.append(time.perf_counter() - start)
+        label = f"JAX/Flax peer | jax.jit{{'' if denoise else ', no denoising step'}} | {{batch}}"
+        out[label] = (1e3 * float(np.median(times)), 1e3 * float(np.percentile(times, 10)))
+print(json.dumps(dict(version=jax.__version__, latency=out)))
+"""
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    process = subprocess.run([jax_python, "-c", code], capture_output=True, text=True, env=env, timeout=900, check=True)
+    return json.loads(process.stdout.strip().splitlines()[-1])
+
+
+def run_worker(setting, models_dir, args, full):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="", **SETTINGS[setting][0])
+    command = [
+        sys.executable, os.path.abspath(__file__), "--worker", setting, "--models_dir", models_dir,
+        "--repeats", str(args.repeats), "--big_repeats", str(args.big_repeats),
+    ] + (["--full"] if full else [])
+    process = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800)
+    if process.returncode:
+        raise RuntimeError(f"worker {setting} failed:\n{process.stderr[-3000:]}")
+    return json.loads(process.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------- report
+def latency_table(latency):
+    rows = collections.OrderedDict()
+    for key, (median, p10) in latency.items():
+        policy, path, batch = (part.strip() for part in key.split("|"))
+        rows.setdefault((policy, path), {})[int(batch)] = (median, p10)
+    lines = [
+        "| policy | path | batch 1: median ms (p10) | actions/s at batch 1 | batch 1024: median ms (p10) | actions/s at batch 1024 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for (policy, path), by_batch in rows.items():
+        cells = []
+        for batch in (1, BIG):
+            if batch in by_batch:
+                median, p10 = by_batch[batch]
+                cells += [f"{median:.3f} ({p10:.3f})", f"{batch / median * 1e3:,.0f}"]
+            else:
+                cells += ["-", "-"]
+        lines.append(f"| {policy} | {path} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def report(results, jax_result, args, export_seconds):
+    default = results["default"]
+    latency = dict(default["latency"])
+    if jax_result:
+        latency.update(jax_result["latency"])
+    lines = [
+        "",
+        "## Serving latency of exported policies (benchmarks/serving.py)",
+        "",
+        f"- Date: {datetime.datetime.now().isoformat(timespec='seconds')}",
+        f"- Machine: {machine_description()}",
+        f"- Command: `python benchmarks/serving.py --repeats {args.repeats} --big_repeats {args.big_repeats}"
+        + (f" --jax_python {args.jax_python}`" if args.jax_python else "`"),
+        "- Config: paper NF-GCBC (encoder 4 x 512 -> 64, 6 coupling blocks width 256, one flow pass + denoising "
+        "step) and FM-GCBC (velocity MLP 4 x 512 GELU, K = 10 Euler steps), observation 28, goal 28, action 5, "
+        "random weights, `jit_act=True`, fixed seed input; one blocking call at a time, candidates interleaved; "
+        f"TensorFlow defaults. Export time (trace + save): "
+        + ", ".join(f"{k} {v:.0f} s" for k, v in export_seconds.items())
+        + ". Max |session - library| action difference: "
+        + ", ".join(f"{k} {v:.1e}" for k, v in default["checks"].items())
+        + (f". JAX {jax_result['version']} peer: benchmarks/jax_peer.py's model." if jax_result else "."),
+        "",
+        *latency_table(latency),
+        "",
+        "Where a batch-1 NF-GCBC `agent.act` call goes (same process, TensorFlow defaults):",
+        "",
+        "| measurement | median ms (p10) |",
+        "|---|---|",
+    ]
+    split = default["breakdown"]
+    for name, (median, p10) in split["latency"].items():
+        lines.append(f"| {name} | {median:.3f} ({p10:.3f}) |")
+    lines += ["", f"TF profiler, per call ({split['captured_variables']} captured weight variables; "
+                  "the profiler inflates the Python share):", "", "| layer | µs per call | kernels per call |", "|---|---|---|"]
+    labels = {
+        "TFE_Py_ExecuteCancelable": "TF eager execute (everything below Python)",
+        "EagerKernelExecute": "function kernel (variable snapshots, XLA launch)",
+        "CpuExecutable::ExecuteAsyncOnStream": "XLA executable",
+        "XLA dot kernels": "  of which dot kernels",
+        "XLA fusion kernels": "  of which elementwise fusion kernels",
+    }
+    for key, label in labels.items():
+        if key in split["profile"]:
+            micros, count = split["profile"][key]
+            lines.append(f"| {label} | {micros:.0f} | {count:.0f} |")
+    lines += ["", "Batch-1 latency under thread settings (fresh process each; median ms (p10)):", "",
+              "| setting | " + " | ".join(p for p in ("library", "SavedModel signature", "session (TF Serving's runtime)")) + " |",
+              "|---|---|---|---|"]
+    for setting, result in results.items():
+        cells = [result["latency"].get(f"nf_gcbc | {path} | 1") for path in
+                 ("library", "SavedModel signature", "session (TF Serving's runtime)")]
+        lines.append(f"| {setting} | " + " | ".join(f"{m:.3f} ({p:.3f})" for m, p in cells) + " |")
+    return lines
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=300, help="batch-1 calls per candidate")
+    parser.add_argument("--big_repeats", type=int, default=15, help="batch-1024 calls per candidate")
+    parser.add_argument("--settings", default=",".join(SETTINGS), help="comma-separated thread settings to sweep")
+    parser.add_argument("--jax_python", default=None, help="python with jax + flax: also time the JAX/Flax peer")
+    parser.add_argument("--no_append", action="store_true", help="print only, do not append to BENCHMARKS.md")
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--models_dir", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--full", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sys.path.insert(0, ROOT)
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.models_dir, args.repeats, args.big_repeats, args.full)))
+        return
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from tfnfrl import export  # pylint: disable=import-outside-toplevel
+
+    models_dir = tempfile.mkdtemp(prefix="serving_bench_")
+    export_seconds = {}
+    for name in AGENTS:
+        start = time.perf_counter()
+        export.export_agent(paper_agent(name), models_dir, name, version=1, verify=False)
+        export_seconds[name] = time.perf_counter() - start
+        print(f"exported {name} in {export_seconds[name]:.0f} s", flush=True)
+    settings = [s for s in args.settings.split(",") if s]
+    if "default" not in settings:
+        settings.insert(0, "default")
+    results = {}
+    for setting in settings:
+        results[setting] = run_worker(setting, models_dir, args, full=setting == "default")
+        print(f"measured {setting}", flush=True)
+    jax_result = jax_peer(args.jax_python, args.repeats, args.big_repeats) if args.jax_python else None
+    lines = report(results, jax_result, args, export_seconds)
+    print("\n".join(lines))
+    if not args.no_append:
+        with open(os.path.join(ROOT, "BENCHMARKS.md"), "a") as f:
+            f.write("\n".join(lines) + "\n")
+        print("Appended to BENCHMARKS.md")
+
+
+if __name__ == "__main__":
+    main()
