@@ -6,7 +6,8 @@ flow pass + the denoising step) and FM-GCBC (velocity MLP 4 x 512, K = 10 Euler 
 Both are exported with `tfnfrl.export.export_agent`; each is timed through
 
   library    agent.act(observations, goals, seed): the compiled function evaluation uses;
-  SavedModel tf.saved_model.load(...).signatures["serving_default"] (TF2, from Python);
+  SavedModel tf.saved_model.load(...).signatures["serving_default"] (TF2, from Python), and
+             at batch 1 the restored function `loaded.serving_default` (less Python binding);
   session    a TF1 session fed by tensor name (how TF Serving runs a SavedModel), called
              through Session.make_callable (the least Python in the way);
 
@@ -14,7 +15,8 @@ for batch 1 (latency) and batch 1024 (throughput), one call at a time, candidate
 median and 10th percentile over the repeats. A breakdown of the batch-1 NF-GCBC call follows
 (TF profiler: Python, TF runtime, XLA execution split into dot and fusion kernels; the
 floor of an empty tf.function; the same function with its 150 weight variables frozen into
-constants), then the same batch-1 latencies under thread settings, each in a fresh process:
+constants), then the batch-1 NF-GCBC latencies under thread settings, each in a fresh process,
+the settings alternating over --rounds rounds (the machine is shared and its load drifts):
 
   default       TensorFlow's defaults
   tf_threads_1  tf.config.threading inter- and intra-op parallelism 1
@@ -24,9 +26,10 @@ constants), then the same batch-1 latencies under thread settings, each in a fre
 With --jax_python (a python with jax + flax, e.g. /tmp/jaxenv/bin/python) the JAX/Flax peer
 model of benchmarks/jax_peer.py is timed the same way (one blocking call at a time).
 
-  python benchmarks/serving.py [--repeats 300] [--big_repeats 15] [--jax_python PATH] [--no_append]
+  python benchmarks/serving.py [--repeats 300] [--big_repeats 15] [--rounds 2] \
+      [--settings default,tf_threads_1,xla_1_thread,both] [--jax_python PATH] [--no_append]
 
-Prints the tables and appends them to BENCHMARKS.md (about 4 minutes on 2 cores).
+Prints the tables and appends them to BENCHMARKS.md (about 6 minutes on 2 cores).
 """
 
 import argparse
@@ -36,6 +39,7 @@ import glob
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -160,7 +164,8 @@ def worker(setting, models_dir, repeats, big_repeats, full):
     for name in AGENTS if full else AGENTS[:1]:
         agent = paper_agent(name)
         path = os.path.join(models_dir, name, "1")
-        signature = tf.saved_model.load(path).signatures["serving_default"]
+        loaded = tf.saved_model.load(path)
+        signature = loaded.signatures["serving_default"]
         session = session_callable(path)
         variants = {"library": agent}
         if full and name == "nf_gcbc":
@@ -171,9 +176,18 @@ def worker(setting, models_dir, repeats, big_repeats, full):
                 f"{name} | {label} | {batch}": (lambda a=a, o=obs_t, g=goals_t: a.act(o, g, seed))
                 for label, a in variants.items()
             }
+            if batch == 1:
+                policy = agent.policy_fn(seed=1, deterministic=False)
+                candidates[f"{name} | library policy_fn (numpy in and out) | {batch}"] = (
+                    lambda o=observations, g=goals: policy(o, g)
+                )
             candidates[f"{name} | SavedModel signature | {batch}"] = (
                 lambda o=obs_t, g=goals_t: signature(observations=o, goals=g, seed=seed, deterministic=stochastic)
             )
+            if batch == 1:
+                candidates[f"{name} | SavedModel restored function | {batch}"] = (
+                    lambda o=obs_t, g=goals_t: loaded.serving_default(o, g, seed, stochastic)
+                )
             candidates[f"{name} | session (TF Serving's runtime) | {batch}"] = (
                 lambda o=observations, g=goals: session(o, g, seed_np)
             )
@@ -191,7 +205,12 @@ def breakdown(tf, np, agent, inputs, seed, repeats):
 
     observations, goals = (tf.constant(x) for x in inputs)
     concrete = agent.act.get_concrete_function()
-    frozen = convert_to_constants.convert_variables_to_constants_v2(concrete)
+    # Freeze a plain wrapper: freezing agent.act itself would drop its jit_compile attribute,
+    # while the nested call keeps the XLA-compiled function (with constants instead of variables).
+    wrapper = tf.function(lambda observations, goals, seed: agent.act(observations, goals, seed))
+    frozen = convert_to_constants.convert_variables_to_constants_v2(
+        wrapper.get_concrete_function(*(tf.TensorSpec(s.shape, s.dtype) for s in agent.act.input_signature))
+    )
     empty = tf.function(lambda x: x, input_signature=[tf.TensorSpec([None, OBS])])
     empty_xla = tf.function(lambda x: 2.0 * x, input_signature=[tf.TensorSpec([None, OBS])], jit_compile=True)
     encoder = tf.function(agent.context, jit_compile=True)
@@ -278,8 +297,7 @@ def latency_table(latency):
     return lines
 
 
-def report(results, jax_result, args, export_seconds):
-    default = results["default"]
+def report(default, sweep, jax_result, args, export_seconds):
     latency = dict(default["latency"])
     if jax_result:
         latency.update(jax_result["latency"])
@@ -289,7 +307,7 @@ def report(results, jax_result, args, export_seconds):
         "",
         f"- Date: {datetime.datetime.now().isoformat(timespec='seconds')}",
         f"- Machine: {machine_description()}",
-        f"- Command: `python benchmarks/serving.py --repeats {args.repeats} --big_repeats {args.big_repeats}"
+        f"- Command: `python benchmarks/serving.py --repeats {args.repeats} --big_repeats {args.big_repeats} --rounds {args.rounds}"
         + (f" --jax_python {args.jax_python}`" if args.jax_python else "`"),
         "- Config: paper NF-GCBC (encoder 4 x 512 -> 64, 6 coupling blocks width 256, one flow pass + denoising "
         "step) and FM-GCBC (velocity MLP 4 x 512 GELU, K = 10 Euler steps), observation 28, goal 28, action 5, "
@@ -323,13 +341,17 @@ def report(results, jax_result, args, export_seconds):
         if key in split["profile"]:
             micros, count = split["profile"][key]
             lines.append(f"| {label} | {micros:.0f} | {count:.0f} |")
-    lines += ["", "Batch-1 latency under thread settings (fresh process each; median ms (p10)):", "",
-              "| setting | " + " | ".join(p for p in ("library", "SavedModel signature", "session (TF Serving's runtime)")) + " |",
-              "|---|---|---|---|"]
-    for setting, result in results.items():
-        cells = [result["latency"].get(f"nf_gcbc | {path} | 1") for path in
-                 ("library", "SavedModel signature", "session (TF Serving's runtime)")]
-        lines.append(f"| {setting} | " + " | ".join(f"{m:.3f} ({p:.3f})" for m, p in cells) + " |")
+    paths = ("library", "SavedModel signature", "session (TF Serving's runtime)")
+    lines += ["", f"NF-GCBC batch-1 latency under thread settings: a fresh process per setting and round, "
+                  f"settings alternating over {args.rounds} rounds; median over rounds of each round's median ms "
+                  "[lowest - highest round]:", "",
+              "| setting | " + " | ".join(paths) + " |", "|---|---|---|---|"]
+    for setting, rounds in sweep.items():
+        cells = []
+        for path in paths:
+            medians = sorted(r[f"nf_gcbc | {path} | 1"][0] for r in rounds)
+            cells.append(f"{statistics.median(medians):.3f} [{medians[0]:.3f} - {medians[-1]:.3f}]")
+        lines.append(f"| {setting} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -338,6 +360,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=300, help="batch-1 calls per candidate")
     parser.add_argument("--big_repeats", type=int, default=15, help="batch-1024 calls per candidate")
     parser.add_argument("--settings", default=",".join(SETTINGS), help="comma-separated thread settings to sweep")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of the settings sweep")
     parser.add_argument("--jax_python", default=None, help="python with jax + flax: also time the JAX/Flax peer")
     parser.add_argument("--no_append", action="store_true", help="print only, do not append to BENCHMARKS.md")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -359,15 +382,16 @@ def main():
         export.export_agent(paper_agent(name), models_dir, name, version=1, verify=False)
         export_seconds[name] = time.perf_counter() - start
         print(f"exported {name} in {export_seconds[name]:.0f} s", flush=True)
-    settings = [s for s in args.settings.split(",") if s]
-    if "default" not in settings:
-        settings.insert(0, "default")
-    results = {}
-    for setting in settings:
-        results[setting] = run_worker(setting, models_dir, args, full=setting == "default")
-        print(f"measured {setting}", flush=True)
+    full = run_worker("default", models_dir, args, full=True)
+    print("measured the full table", flush=True)
+    # The machine is shared: settings alternate over rounds so that load drifts hit all of them.
+    sweep = collections.defaultdict(list)
+    for round_index in range(args.rounds):
+        for setting in [s for s in args.settings.split(",") if s]:
+            sweep[setting].append(run_worker(setting, models_dir, args, full=False)["latency"])
+            print(f"measured {setting}, round {round_index + 1}", flush=True)
     jax_result = jax_peer(args.jax_python, args.repeats, args.big_repeats) if args.jax_python else None
-    lines = report(results, jax_result, args, export_seconds)
+    lines = report(full, sweep, jax_result, args, export_seconds)
     print("\n".join(lines))
     if not args.no_append:
         with open(os.path.join(ROOT, "BENCHMARKS.md"), "a") as f:

@@ -40,7 +40,8 @@ _EVAL_EVERY = flags.DEFINE_integer("eval_every", 3_000, "Evaluate every this man
 _EVAL_EPISODES = flags.DEFINE_integer("eval_episodes", 10, "Episodes per task at each evaluation (the paper: 50).")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of data generation, training and evaluation.")
 _TINY = flags.DEFINE_bool(
-    "tiny", False, "Smoke test: 4 episodes of 100 steps, a tiny network, 50 updates, 1 episode per task."
+    "tiny", False, "Smoke test: 4 episodes of 100 steps, a tiny network, 50 updates, one final evaluation "
+    "with 1 episode per task."
 )
 
 
@@ -85,13 +86,13 @@ def main(argv):
     config.dataset_dir = dataset_dir
     config.seed = _SEED.value
     config.steps = 50 if tiny else _STEPS.value
-    config.eval_every = 25 if tiny else _EVAL_EVERY.value
+    config.eval_every = 0 if tiny else _EVAL_EVERY.value
     config.eval_episodes = 1 if tiny else _EVAL_EPISODES.value
     config.log_every = 25 if tiny else 500
     config.checkpoint_every = 25 if tiny else 1000
     workdir = _WORKDIR.value + ("_tiny" if tiny and _WORKDIR.value == "runs/quickstart" else "")
-    print(f"[2/3] Training NF-GCBC for {config.steps} steps in {workdir} (evaluating every {config.eval_every}) ...",
-          flush=True)
+    every = f"evaluating every {config.eval_every}" if config.eval_every else "evaluating at the end"
+    print(f"[2/3] Training NF-GCBC for {config.steps} steps in {workdir} ({every}) ...", flush=True)
     start = time.perf_counter()
     try:
         result = trainer.train(cpu_config(tiny), config, workdir)

@@ -1,7 +1,11 @@
-"""MirroredStrategy over 2 logical CPU devices updates exactly like the single-device step.
+"""MirroredStrategy over 2 logical CPU devices trains exactly like the single device.
 
-Runs in a subprocess: logical devices must be configured before TensorFlow initialises,
-which the test process has already done.
+Whole runs through the Trainer (distributed tf.data input, the per-replica compiled step,
+cross-replica optimizer update, checkpoints) with Gaussian GCBC, which draws no training
+noise, so both runs see the same data and must reach the same weights. Runs in a
+subprocess: logical devices must be configured before TensorFlow initialises (the test
+process has already done so), and one process should hold one MirroredStrategy (two in one
+process can collide in their collective-op keys).
 """
 
 import os
@@ -11,32 +15,32 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 SCRIPT = r"""
+import tempfile
+
 import numpy as np
 import tensorflow as tf
 
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
-from tests.agents import tiny
-from tfnfrl.training import make_strategy, make_train_step
+from tests.training.conftest import ENV, tiny_agent_config, tiny_run
+from tfnfrl.data.generation import generate_dataset
+from tfnfrl.training import trainer
 
-batch = tiny.toy_batch(64)
-weights, losses = {}, {}
+assert len(tf.config.list_logical_devices("CPU")) == 2
+root = tempfile.mkdtemp()
+generate_dataset(ENV, root + "/data", num_episodes=2, episode_length=50, progress=False)
+final, losses = {}, {}
 for name in ("default", "mirrored"):
-    strategy = make_strategy(name)
-    with strategy.scope():
-        agent = tiny.tiny_agent("gcbc", seed=0)  # No training noise: both runs see the same data.
-    dataset = tf.data.Dataset.from_tensors(batch).repeat()
-    if name == "mirrored":
-        assert strategy.num_replicas_in_sync == 2, strategy.num_replicas_in_sync
-        dataset = strategy.experimental_distribute_dataset(dataset)
-    batches = iter(dataset)
-    step = make_train_step(agent, strategy, 64, seed=0, jit_compile=True)
-    losses[name] = [float(step(next(batches), tf.constant(i, tf.int64))["loss"]) for i in range(5)]
-    weights[name] = [v.numpy() for v in agent.policy_variables]
+    workdir = f"{root}/{name}"
+    trainer.train(tiny_agent_config("gcbc"), tiny_run(root + "/data", steps=6, log_every=2, strategy=name), workdir)
+    reader = tf.train.load_checkpoint(workdir + "/checkpoints")
+    final[name] = {n: reader.get_tensor(n) for n in reader.get_variable_to_shape_map() if n.startswith("agent/weights")}
+    losses[name] = [r["training/loss"] for r in trainer.metrics_log.read_metrics(workdir)]
+assert final["default"] and final["default"].keys() == final["mirrored"].keys()
+for n in final["default"]:
+    np.testing.assert_allclose(final["default"][n], final["mirrored"][n], atol=1e-6, err_msg=n)
 np.testing.assert_allclose(losses["default"], losses["mirrored"], rtol=1e-5)
-for a, b in zip(weights["default"], weights["mirrored"]):
-    np.testing.assert_allclose(a, b, atol=1e-6)
 print("MIRRORED_OK", losses["mirrored"])
 """
 

@@ -94,3 +94,10 @@ def test_metrics_log_truncates_rows_after_the_restored_step(tmp_path):
     log.close()
     assert [r["step"] for r in metrics_log.read_metrics(str(tmp_path))] == [5, 10]
     assert os.listdir(tmp_path / "tensorboard")
+
+
+def test_invalid_eval_tasks_are_refused_before_training(tiny_data_dir, tmp_path):
+    workdir = str(tmp_path / "run")
+    with pytest.raises(ValueError, match=r"eval_tasks=\[1, 9\]"):
+        trainer.train(tiny_agent_config(), tiny_run(tiny_data_dir, eval_episodes=1, eval_tasks=(1, 9)), workdir)
+    assert not os.path.exists(os.path.join(workdir, "checkpoints"))

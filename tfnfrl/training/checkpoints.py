@@ -3,6 +3,7 @@
 import os
 
 import tensorflow as tf
+from absl import logging
 
 
 class Checkpointer:
@@ -49,7 +50,12 @@ class Checkpointer:
     def save(self, step):
         """Write a checkpoint for `step` completed updates; returns its path."""
         self.step.assign(step)
-        return self.manager.save(checkpoint_number=step)
+        verbosity = logging.get_verbosity()
+        logging.set_verbosity(logging.WARNING)  # TF logs an INFO line per write ("Sharding callback ...").
+        try:
+            return self.manager.save(checkpoint_number=step)
+        finally:
+            logging.set_verbosity(verbosity)
 
 
 def checkpoint_path(directory, step=None):

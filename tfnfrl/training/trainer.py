@@ -84,6 +84,7 @@ class Trainer:
         self.config = run_config
         self.workdir = workdir
         self.evaluator = None
+        self.eval_task_ids = None
 
     # ------------------------------------------------------------------ pieces
     def build_agent(self, dims):
@@ -115,13 +116,24 @@ class Trainer:
         """One set of evaluation envs, reused by every evaluation of the run."""
         return envs.Evaluator(self.config.env_name, episodes_per_task=self.config.eval_episodes)
 
+    def check_eval_tasks(self):
+        """The task ids to evaluate, checked before training rather than after it.
+
+        Singletask envs have one fixed task, whatever `eval_tasks` says (None selects it).
+        """
+        if self.evaluator.fixed_task_id is not None:
+            return None
+        tasks = [int(t) for t in self.config.eval_tasks]
+        valid = list(range(1, self.evaluator.num_tasks + 1))
+        if not tasks or any(t not in valid for t in tasks):
+            raise ValueError(f"eval_tasks={tasks} for {self.config.env_name}; expected ids among {valid}.")
+        return tasks
+
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, agent, step, log):
         """Evaluate the current policy; log "evaluation/..." scalars at `step`; return the result."""
         policy = agent.policy_fn(seed=self.config.seed)
-        result = self.evaluator(
-            policy, task_ids=list(self.config.eval_tasks), seed=self.config.seed, progress=self.config.progress
-        )
+        result = self.evaluator(policy, task_ids=self.eval_task_ids, seed=self.config.seed, progress=self.config.progress)
         log.write(step, {f"evaluation/{k}": v for k, v in envs.scalar_metrics(result).items()})
         return result
 
@@ -145,6 +157,7 @@ class Trainer:
         if cfg.eval_episodes > 0:
             self.evaluator = self.make_evaluator()
             check_goal_dims(self.evaluator, dims, cfg.env_name)
+            self.eval_task_ids = self.check_eval_tasks()
         run_config_lib.save(self.workdir, self.agent_config, cfg, dims)
 
         strategy = strategies.make_strategy(cfg.strategy)
@@ -218,7 +231,7 @@ class Trainer:
                     elapsed = time.perf_counter() - window_start
                     val_batch = val_sampler.sample(batch_size, step)
                     metrics = {f"training/{k}": float(v) for k, v in info.items()}
-                    metrics["training/learning_rate"] = float(agent.optimizer.learning_rate)
+                    metrics["training/learning_rate"] = float(tf.convert_to_tensor(agent.optimizer.learning_rate))
                     metrics["training/steps_per_second"] = window_steps / max(elapsed, 1e-9)
                     metrics.update({f"validation/{k}": float(v) for k, v in validation(val_batch).items()})
                     log.write(done, metrics)
