@@ -39,6 +39,7 @@ import glob
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -123,6 +124,7 @@ def profile_breakdown(call, calls=50):
     space = xplane_pb2.XSpace()
     with open(glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True)[0], "rb") as f:
         space.ParseFromString(f.read())
+    shutil.rmtree(logdir, ignore_errors=True)
     totals = collections.defaultdict(float)
     counts = collections.defaultdict(int)
     for plane in space.planes:
@@ -373,9 +375,22 @@ def main():
         return
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    models_dir = tempfile.mkdtemp(prefix="serving_bench_")
+    try:
+        lines = measure(models_dir, args)
+    finally:
+        shutil.rmtree(models_dir, ignore_errors=True)
+    print("\n".join(lines))
+    if not args.no_append:
+        with open(os.path.join(ROOT, "BENCHMARKS.md"), "a") as f:
+            f.write("\n".join(lines) + "\n")
+        print("Appended to BENCHMARKS.md")
+
+
+def measure(models_dir, args):
+    """Export both policies into `models_dir`, run the workers; returns the report's lines."""
     from tfnfrl import export  # pylint: disable=import-outside-toplevel
 
-    models_dir = tempfile.mkdtemp(prefix="serving_bench_")
     export_seconds = {}
     for name in AGENTS:
         start = time.perf_counter()
@@ -391,12 +406,7 @@ def main():
             sweep[setting].append(run_worker(setting, models_dir, args, full=False)["latency"])
             print(f"measured {setting}, round {round_index + 1}", flush=True)
     jax_result = jax_peer(args.jax_python, args.repeats, args.big_repeats) if args.jax_python else None
-    lines = report(full, sweep, jax_result, args, export_seconds)
-    print("\n".join(lines))
-    if not args.no_append:
-        with open(os.path.join(ROOT, "BENCHMARKS.md"), "a") as f:
-            f.write("\n".join(lines) + "\n")
-        print("Appended to BENCHMARKS.md")
+    return report(full, sweep, jax_result, args, export_seconds)
 
 
 if __name__ == "__main__":

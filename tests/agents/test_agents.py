@@ -9,7 +9,7 @@ import tensorflow as tf
 from tests.agents import tiny
 from tfnfrl import agents
 from tfnfrl.agents import optimizers
-from tfnfrl.networks import rng
+from tfnfrl import rng
 
 SEED = tf.constant([5, 9], tf.int32)
 

@@ -8,7 +8,7 @@ import scipy.stats
 import tensorflow as tf
 
 from tfnfrl import networks
-from tfnfrl.networks import rng
+from tfnfrl import rng
 
 RNG = np.random.default_rng(0)
 ACTIONS = np.tanh(RNG.normal(size=(5, 3))).astype(np.float32)

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from tfnfrl import networks
 from tfnfrl.agents import optimizers
-from tfnfrl.networks import rng
+from tfnfrl import rng
 
 # OGBench's continuous actions all live in [-1, 1].
 ACTION_LOW, ACTION_HIGH = -1.0, 1.0

@@ -19,9 +19,11 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfnfrl import rng
 from tfnfrl.flows import bijectors
 from tfnfrl.flows import conditioners
 from tfnfrl.flows import linear
+from tfnfrl.flows import tracking
 
 tfb = tfp.bijectors
 tfd = tfp.distributions
@@ -110,6 +112,8 @@ class ConditionalFlow(keras.layers.Layer):
             if use_linear_flow
             else []
         )
+        tracking.track_items(self, "affine", self.affine_conditioners)
+        tracking.track_items(self, "linear", self.linear_flows)
 
     def build(self, input_shape=None):
         for layer in self.affine_conditioners + self.linear_flows:
@@ -219,8 +223,10 @@ class ConditionalFlow(keras.layers.Layer):
             raise ValueError("An unconditional flow needs `batch_size` to sample.")
         else:
             batch = batch_size
-        seed = tfp.random.sanitize_seed(seed)
-        return tf.random.stateless_normal([batch, self.event_dim], seed=seed, dtype=self.compute_dtype)
+        # tfnfrl.rng draws the same noise with and without XLA (TF's default stateless
+        # algorithm does not), so a seed means the same sample in training, eval and export.
+        seed = tf.cast(tfp.random.sanitize_seed(seed), tf.int32)
+        return rng.standard_normal([batch, self.event_dim], seed, self.compute_dtype)
 
     def sample(self, context=None, seed=None, batch_size=None):
         """One sample per context row: context [B, k] -> [B, d] (one noise -> data pass).

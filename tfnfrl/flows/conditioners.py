@@ -9,6 +9,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfnfrl.flows import tracking
+
 # PyTorch/Flax-reference initialisation U(-1/sqrt(fan_in), 1/sqrt(fan_in)): the paper's
 # hyper-parameters were tuned with it.
 _FAN_IN_UNIFORM = dict(scale=1.0 / 3.0, mode="fan_in", distribution="uniform")
@@ -62,8 +64,10 @@ class CouplingConditioner(keras.layers.Layer):
         self.hidden_units = hidden_units
         self.use_layer_norm = use_layer_norm
         widths = (hidden_units + context_dim, hidden_units)
-        self._shift_layers = _affine_mlp(widths, output_units, use_layer_norm, "t")
-        self._log_scale_layers = _affine_mlp(widths, output_units, use_layer_norm, "s")
+        self._shift_layers = tracking.track_items(self, "t", _affine_mlp(widths, output_units, use_layer_norm, "t"))
+        self._log_scale_layers = tracking.track_items(
+            self, "s", _affine_mlp(widths, output_units, use_layer_norm, "s")
+        )
 
     @property
     def input_units(self):
@@ -154,6 +158,8 @@ class MaskedConditioner(keras.layers.Layer):
             self._context_kernel = self.add_weight(
                 shape=(self.context_dim, widths[0]), initializer=init, name="context_kernel"
             )
+        tracking.track_items(self, "kernel", self._kernels)
+        tracking.track_items(self, "bias", self._biases)
         # Shift and log-scale heads share the masked trunk; zero-initialised (identity block).
         self._out_kernel = self.add_weight(shape=(fan_in, 2 * self.event_dim), initializer="zeros", name="out_kernel")
         self._out_bias = self.add_weight(shape=(2 * self.event_dim,), initializer="zeros", name="out_bias")

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from tfnfrl.flows import ConditionalFlow
 from tfnfrl.networks import policy_head
-from tfnfrl.networks import rng
+from tfnfrl import rng
 
 
 @keras.saving.register_keras_serializable(package="tfnfrl")

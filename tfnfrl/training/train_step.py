@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from tfnfrl.networks import rng
+from tfnfrl import rng
 from tfnfrl.training import strategies
 
 
