@@ -12,7 +12,6 @@ the same shape as the full one (1000 trajectories x 1000 transitions, obs 28, ac
 
 import datetime
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -27,6 +26,7 @@ import numpy as np  # noqa: E402
 
 from tfnfrl.data import GCSampler, gc_sampler_config, load_datasets, make_tf_dataset  # noqa: E402
 from tfnfrl.data.generation import generate_dataset  # noqa: E402
+import machine_info  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("families", ["pointmaze-medium-navigate-v0", "cube-single-play-v0",
@@ -41,18 +41,6 @@ flags.DEFINE_string("dataset_dir", "~/.ogbench/data", "Where a real cube-single-
 flags.DEFINE_bool("write", True, "Append the results to BENCHMARKS.md.")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def machine():
-    cpu = "unknown"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return f"nproc={nproc}, CPU: {cpu}, Python {platform.python_version()}, load avg {load}"
 
 
 def time_generation():
@@ -120,7 +108,7 @@ def write_section(command, rows, label, sampler_rate, pipeline_rate):
         "## Data: generation and sampling speed (benchmarks/data_speed.py)",
         "",
         f"- Date: {datetime.datetime.now().isoformat(timespec='seconds')}",
-        f"- Machine (at the end of the run): {machine()}",
+        f"- Machine (at the end of the run): {machine_info.describe()}",
         f"- Command: `{command}`",
         f"- Config: maze runs {FLAGS.maze_episodes}+1 episodes, manipulation runs "
         f"{FLAGS.manip_episodes}+1 episodes, protocol episode lengths (1001 steps); wall time "
@@ -150,7 +138,7 @@ def main(argv):
     del argv
     command = "nice python " + " ".join(
         [os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:])
-    print(machine())
+    print(machine_info.describe())
     rows = time_generation()
     label, sampler_rate, pipeline_rate = time_sampling()
     if FLAGS.write:

@@ -14,7 +14,6 @@ BENCHMARKS.md.
 import argparse
 import datetime
 import os
-import platform
 import sys
 import time
 
@@ -23,24 +22,9 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from tfnfrl.envs import Evaluator  # noqa: E402
 from tfnfrl.envs import registry  # noqa: E402
+import machine_info  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 ENV_NAMES = ("pointmaze-medium-navigate-v0", "cube-single-play-v0")
-
-
-def machine_description():
-    """'N cores, CPU model, Python x.y.z, load averages'."""
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"{os.cpu_count()} cores (nproc), {cpu}, Python {platform.python_version()}, "
-            f"load avg {load}")
 
 
 def trivial_policy(action_dim, seed=0):
@@ -131,7 +115,7 @@ def main():
         section = (
             f"\n## Lockstep evaluation speed (benchmarks/eval_speed.py)\n\n"
             f"- Date: {datetime.datetime.now().isoformat(timespec='seconds')}\n"
-            f"- Machine: {machine_description()}\n"
+            f"- Machine: {machine_info.describe()}\n"
             f"- Command: `{command.strip()}`\n"
             f"- Config: tasks {args.tasks} at OGBench's full episode length (pointmaze 1000, "
             f"cube-single 200 steps); policy = seeded uniform numpy actions (no episode ends "

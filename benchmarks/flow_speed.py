@@ -17,7 +17,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -30,22 +29,10 @@ import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from tfnfrl.flows import ConditionalFlow  # noqa: E402
+import machine_info  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 OBS_DIM, ACTION_DIM, BATCH = 28, 5, 256
 NOISE_STD = 0.1
-
-
-def machine_description():
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, TF {tf.__version__}"
 
 
 def make_encoder():
@@ -157,7 +144,7 @@ def main():
         + (" --jax_python PYTHON_WITH_JAX" if args.jax_python else "") + "`  ",
         "Config: ConditionalFlow 6 blocks, width 256, encoder 4x512->64 on [obs, goal] (56), "
         "action 5, AdamW, float32, median of repeats.  ",
-        f"Machine: {machine_description()}" + (f", JAX {jax_version} (peer)" if jax_version else ""),
+        f"Machine: {machine_info.describe('TF ' + tf.__version__)}" + (f", JAX {jax_version} (peer)" if jax_version else ""),
         "",
         "| what | ms per call | throughput |",
         "|---|---:|---:|",

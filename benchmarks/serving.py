@@ -38,13 +38,14 @@ import datetime
 import glob
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+import machine_info  # benchmarks/ is on sys.path when run as a script.
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OBS, GOAL, ACT, BIG = 28, 28, 5, 1024
@@ -55,18 +56,6 @@ SETTINGS = {
     "both": ({"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false"}, 1),
 }
 AGENTS = ("nf_gcbc", "fm_gcbc")
-
-
-def machine_description():
-    """'N cores (nproc), CPU model, Python x.y.z, load averages'."""
-    cpu = "unknown CPU"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return f"{os.cpu_count()} cores (nproc), {cpu}, Python {platform.python_version()}, load avg {load}"
 
 
 # ---------------------------------------------------------------------- timing
@@ -308,7 +297,7 @@ def report(default, sweep, jax_result, args, export_seconds):
         "## Serving latency of exported policies (benchmarks/serving.py)",
         "",
         f"- Date: {datetime.datetime.now().isoformat(timespec='seconds')}",
-        f"- Machine: {machine_description()}",
+        f"- Machine: {machine_info.describe()}",
         f"- Command: `python benchmarks/serving.py --repeats {args.repeats} --big_repeats {args.big_repeats} --rounds {args.rounds}"
         + (f" --jax_python {args.jax_python}`" if args.jax_python else "`"),
         "- Config: paper NF-GCBC (encoder 4 x 512 -> 64, 6 coupling blocks width 256, one flow pass + denoising "

@@ -13,7 +13,6 @@ Appends a section to BENCHMARKS.md.
 import argparse
 import datetime
 import os
-import platform
 import statistics
 import sys
 import time
@@ -26,19 +25,9 @@ import tensorflow as tf  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from tfnfrl import agents  # noqa: E402
 from tfnfrl.training import make_train_step  # noqa: E402
+import machine_info  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 OBS_DIM, ACTION_DIM = 28, 5
-
-
-def machine_description():
-    cpu = "unknown CPU"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return f"{os.cpu_count()} cores (nproc), {cpu}, Python {platform.python_version()}, TF {tf.__version__}, load avg {load}"
 
 
 def batch_of(batch_size, rng):
@@ -113,7 +102,7 @@ def main():
     section = "\n".join([
         f"\n## Train-step speed: {args.agent} (benchmarks/train_speed.py)\n",
         f"- Date: {datetime.datetime.now().isoformat(timespec='seconds')}",
-        f"- Machine: {machine_description()}",
+        f"- Machine: {machine_info.describe('TF ' + tf.__version__)}",
         f"- Command: `nice python benchmarks/train_speed.py --agent {args.agent} --steps {args.steps} --rounds {args.rounds}`",
         f"- Config: `tfnfrl.agents.get_config('{args.agent}')` defaults, batch {settings[True]['batch_size']}, "
         f"observation {OBS_DIM} (goal {OBS_DIM}), action {ACTION_DIM}; tfnfrl.training.make_train_step with the default "
