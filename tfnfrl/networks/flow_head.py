@@ -5,7 +5,6 @@ import tensorflow as tf
 
 from tfnfrl.flows import ConditionalFlow
 from tfnfrl.networks import policy_head
-from tfnfrl import rng
 
 
 @keras.saving.register_keras_serializable(package="tfnfrl")
@@ -56,9 +55,7 @@ class FlowHead(policy_head.PolicyHead):
         return self.flow.log_prob(actions, context)
 
     def sample(self, context, seed):
-        # Noise drawn here (not by flow.sample) with an XLA-independent generator.
-        noise = rng.standard_normal([tf.shape(context)[0], self.action_dim], seed, self.compute_dtype)
-        return self.flow.transform_noise(noise, context)
+        return self.flow.sample(context, seed=seed)
 
     def mode(self, context):
         zeros = tf.zeros([tf.shape(context)[0], self.action_dim], dtype=self.compute_dtype)
