@@ -5,9 +5,11 @@
 #   python launch/generate_dataset.py --env_name=cube-single-play-v0 --num_episodes=200 --num_workers=2
 # Each run writes runs/<env>/<agent>/seed<k>/; rerunning skips finished runs and resumes
 # interrupted ones. Then: python launch/compare.py --root=runs --agents=nf_gcbc,gcbc,fm_gcbc
+# The longer single-seed runs: ROOT=runs_30k STEPS=30000 SEEDS=0 ENVS=cube-single-play-v0 bash results/gcbc_commands.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+ROOT=${ROOT:-runs}
 STEPS=${STEPS:-10000}
 SEEDS=${SEEDS:-"0 1 2"}
 ENVS=${ENVS:-"pointmaze-medium-navigate-v0 cube-single-play-v0"}
@@ -26,7 +28,7 @@ declare -A ENV_FLAGS=(
 for env in $ENVS; do
   for seed in $SEEDS; do
     for agent in nf_gcbc gcbc fm_gcbc; do
-      workdir="runs/$env/$agent/seed$seed"
+      workdir="$ROOT/$env/$agent/seed$seed"
       if [ -f "$workdir/eval_final.json" ]; then echo "done: $workdir"; continue; fi
       echo "=== $(date -u +%FT%TZ) $agent $env seed $seed"
       start=$(date +%s)
@@ -37,4 +39,4 @@ for env in $ENVS; do
     done
   done
 done
-python launch/compare.py --root=runs --agents=nf_gcbc,gcbc,fm_gcbc --plot=results/gcbc_comparison.png
+python launch/compare.py --root="$ROOT" --agents=nf_gcbc,gcbc,fm_gcbc --plot="results/gcbc_comparison_$(basename "$ROOT").png"
