@@ -16,8 +16,9 @@ import numpy as np
 from tfnfrl.data import protocol
 from tfnfrl.envs import registry
 
-# Arrays every file holds (scene/puzzle add 'button_states') and their on-disk dtypes.
-_EXPECTED_DTYPES = {
+# Arrays every file holds (scene/puzzle add 'button_states') and their on-disk dtypes:
+# what OGBench writes, so the generator writes and the checks expect exactly these.
+ARRAY_DTYPES = {
     "observations": np.float32,
     "actions": np.float32,
     "terminals": np.bool_,
@@ -25,6 +26,11 @@ _EXPECTED_DTYPES = {
     "qvel": np.float32,
     "button_states": np.int64,
 }
+
+
+def required_arrays(has_button_states):
+    """Names of the arrays a dataset file must hold, in ARRAY_DTYPES order."""
+    return [k for k in ARRAY_DTYPES if k != "button_states" or has_button_states]
 
 
 @dataclasses.dataclass
@@ -97,7 +103,7 @@ def structure_errors(arrays, env_name):
     at episode lengths, value ranges or the env's dimensions (see check_arrays).
     """
     spec = protocol.get_spec(env_name)
-    required = [k for k in _EXPECTED_DTYPES if k != "button_states" or spec.has_button_states]
+    required = required_arrays(spec.has_button_states)
     missing = [k for k in required if k not in arrays]
     if missing:
         return [f"missing arrays {missing}; expected {required}"]
@@ -112,9 +118,9 @@ def structure_errors(arrays, env_name):
         want_ndim = 1 if key == "terminals" else 2
         if array.ndim != want_ndim:
             errors.append(f"{key} has shape {array.shape}; expected {want_ndim} dims")
-        if array.dtype != _EXPECTED_DTYPES[key]:
+        if array.dtype != ARRAY_DTYPES[key]:
             errors.append(
-                f"{key} has dtype {array.dtype}; OGBench writes {np.dtype(_EXPECTED_DTYPES[key])}"
+                f"{key} has dtype {array.dtype}; OGBench writes {np.dtype(ARRAY_DTYPES[key])}"
             )
     return errors
 
@@ -141,7 +147,7 @@ def check_arrays(
     spec = protocol.get_spec(env_name)
     length = spec.episode_length if episode_length is None else episode_length
     report = DatasetReport(source=source)
-    required = [k for k in _EXPECTED_DTYPES if k != "button_states" or spec.has_button_states]
+    required = required_arrays(spec.has_button_states)
 
     report.errors.extend(structure_errors(arrays, env_name))
     if report.errors:

@@ -21,16 +21,6 @@ from tqdm import tqdm
 
 from tfnfrl.data import checks, protocol, writer
 
-# dtype of each stored array (OGBench's files: bool terminals, int64 button states).
-_DTYPES = {
-    "observations": np.float32,
-    "actions": np.float32,
-    "terminals": np.bool_,
-    "qpos": np.float32,
-    "qvel": np.float32,
-    "button_states": np.int64,
-}
-
 
 @dataclasses.dataclass(frozen=True)
 class GenerationResult:
@@ -70,8 +60,8 @@ def make_collector(spec, episode_length):
 
 def episode_arrays(episode, has_button_states):
     """Stacks one episode's per-step lists into arrays with the file dtypes."""
-    keys = [k for k in _DTYPES if k != "button_states" or has_button_states]
-    return {k: np.asarray(episode[k], dtype=_DTYPES[k]) for k in keys}
+    keys = checks.required_arrays(has_button_states)
+    return {k: np.asarray(episode[k], dtype=checks.ARRAY_DTYPES[k]) for k in keys}
 
 
 def _collect_one(collector, seed, index):
