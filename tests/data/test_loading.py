@@ -50,9 +50,12 @@ def test_load_datasets_matches_ogbench_and_is_float32(tiny_dir):
 
 
 def test_missing_dataset_message_holds_the_generate_command(tmp_path):
+    # conftest points OGBench's URL at a closed local port, so the download fails at once.
     with pytest.raises(FileNotFoundError) as info:
-        load_datasets("cube-double-play-singletask-task1-v0", str(tmp_path))
+        load_datasets("cube-double-play-singletask-task1-v0", str(tmp_path),
+                      data_source="download")
     message = str(info.value)
+    assert f"{ogbench.utils.DATASET_URL}/cube-double-play-v0.npz" in message
     assert (f"python launch/generate_dataset.py --env_name=cube-double-play-v0 "
             f"--dataset_dir={tmp_path}") in message
     assert loading.generate_command("scene-play-v0") == (

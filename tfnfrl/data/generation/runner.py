@@ -5,8 +5,9 @@ derived from (seed, k) only, so the files are identical for any worker count and
 scheduling. Workers are separate processes started with the 'spawn' method (safe when the
 parent has TensorFlow or OpenGL state); each builds its environment once and then runs
 episodes on demand. The parent shows a tqdm bar in steps and steps/s, assembles episodes
-in index order, validates the arrays against the protocol, and writes both files
-atomically (tfnfrl.data.writer).
+in index order, validates the arrays against the protocol, writes both files atomically
+(tfnfrl.data.writer) and then a provenance record next to them (tfnfrl.data.provenance:
+seed, episode counts, file hashes), which OGBench's loader ignores.
 """
 
 import dataclasses
@@ -19,7 +20,7 @@ import numpy as np
 from absl import logging
 from tqdm import tqdm
 
-from tfnfrl.data import checks, protocol, writer
+from tfnfrl.data import checks, protocol, provenance, writer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,6 +152,9 @@ def generate_dataset(
 ):
     """Collects a dataset by OGBench's protocol and writes `{name}.npz` and `{name}-val.npz`.
 
+    Also writes `{name}.provenance.json` (source 'generated', seed, episode counts, file
+    hashes), read by tfnfrl.data.dataset_provenance.
+
     Args:
       env_name: a supported dataset name (a singletask name generates its base dataset).
       dataset_dir: output directory ('~' is expanded; created if missing).
@@ -223,7 +227,13 @@ def generate_dataset(
         report = checks.check_arrays(arrays, spec.name, split, num_episodes=n,
                                      episode_length=length, source=f"{spec.name} ({split})")
         report.raise_if_failed()
+    # The old record goes first: a kill before the new one is written leaves files whose
+    # origin reads as 'unknown', never new files described by an old record.
+    provenance.remove_record(train_path)
     writer.write_dataset_files(train_path, train_arrays, val_path, val_arrays)
+    provenance.write_record(train_path, val_path, "generated", seed=int(seed),
+                            num_episodes=num_train, num_val_episodes=num_val,
+                            episode_length=length)
     seconds = time.time() - start
     result = GenerationResult(
         train_path=train_path,
