@@ -1,4 +1,5 @@
-"""Test helpers: deterministic policies and a plain one-env-at-a-time OGBench evaluation loop."""
+"""Test helpers: deterministic policies, a plain one-env-at-a-time OGBench evaluation loop and
+functions for `EnvPool.call`."""
 
 import numpy as np
 import ogbench
@@ -61,3 +62,25 @@ def plain_ogbench_episode(env, policy, seed, task_id):
         done = terminated or truncated
         length += 1
     return float(info["success"]), length, np.stack(seen)
+
+
+# Module-level functions for `EnvPool.call` (workers import them by name).
+
+
+def raise_in_env(env, message):
+    """Raises ValueError(message) where the env lives."""
+    raise ValueError(message)
+
+
+def sleep_in_env(env, seconds):
+    """Sleeps `seconds` where the env lives (a hung env)."""
+    import time  # pylint: disable=import-outside-toplevel
+
+    time.sleep(seconds)
+
+
+def loaded_modules(env, names):
+    """Which of `names` are imported in the process where the env lives."""
+    import sys  # pylint: disable=import-outside-toplevel
+
+    return [name for name in names if name in sys.modules]

@@ -1,11 +1,17 @@
-"""Lockstep OGBench evaluation: agreement with OGBench's own loop, shapes, seeds, bad input."""
+"""Lockstep OGBench evaluation: agreement with OGBench's own loop and across worker counts,
+shapes, seeds, bad input, dead workers."""
+
+import os
+import signal
+import time
 
 import numpy as np
 import ogbench
 import pytest
 
 from tests.envs.reference import MazeOraclePolicy, plain_ogbench_episode, toward_goal_policy
-from tfnfrl.envs import Evaluator, NonFiniteActionError, episode_seed, evaluate, scalar_metrics
+from tfnfrl.envs import (Evaluator, NonFiniteActionError, WorkerError, episode_seed, evaluate,
+                         scalar_metrics)
 from tfnfrl.envs import seeding
 
 MAZE = "pointmaze-medium-navigate-v0"
@@ -193,7 +199,7 @@ def test_bad_env_name_lists_valid_names():
 )
 def test_bad_arguments_raise(maze_policy, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        evaluate(maze_policy, MAZE, episodes_per_task=1, progress=False,
+        evaluate(maze_policy, MAZE, episodes_per_task=1, progress=False, num_workers=0,
                  env_kwargs=dict(max_episode_steps=5), **kwargs)
 
 
@@ -209,7 +215,7 @@ def test_wrong_action_shape_names_expected_shape(shape):
         return np.zeros(shape, dtype=np.float32)
 
     with pytest.raises(ValueError, match=r"expected \[3, 2\] = \[episodes_per_task, action_dim\]"):
-        evaluate(policy, MAZE, task_ids=(1,), episodes_per_task=3, progress=False,
+        evaluate(policy, MAZE, task_ids=(1,), episodes_per_task=3, progress=False, num_workers=0,
                  env_kwargs=dict(max_episode_steps=5))
 
 
@@ -241,7 +247,7 @@ def test_unbounded_episode_length_is_refused(monkeypatch):
 
     monkeypatch.setattr(registry, "make_env", make_unlimited)
     with pytest.raises(ValueError, match="max_episode_steps"):
-        Evaluator(MAZE, episodes_per_task=1)
+        Evaluator(MAZE, episodes_per_task=1, num_workers=0)  # In-process: the patch applies.
 
 
 def test_progress_bar_runs(maze_policy, capsys):
@@ -257,5 +263,61 @@ def test_closed_evaluator_and_bad_video_format_fail_early(maze_policy, tmp_path)
                   progress=False)
     assert not list(tmp_path.iterdir())
     evaluator.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        evaluator(maze_policy, task_ids=(1,), progress=False)
+
+
+@pytest.mark.parametrize("num_workers", [0, 1])
+def test_worker_count_does_not_change_results(maze_policy, maze_result, num_workers):
+    # maze_result ran with the default workers (min(cores, 3)); 0 = the old in-process loop.
+    other = evaluate(maze_policy, MAZE, episodes_per_task=3, seed=7, progress=False,
+                     num_workers=num_workers, env_kwargs=dict(max_episode_steps=MAZE_STEPS))
+    for key in ("episode_success", "episode_lengths", "episode_seeds", "task_names"):
+        assert other[key] == maze_result[key]
+
+
+def test_cube_workers_equal_in_process():
+    name = "cube-single-play-v0"
+    seen = {}
+    results = {}
+    for num_workers in (0, 2):
+        calls = seen[num_workers] = []
+
+        def recording_policy(observations, goals, calls=calls):
+            calls.append((observations, goals))
+            return toward_goal_policy(observations, goals)
+
+        with Evaluator(name, episodes_per_task=2, num_workers=num_workers,
+                       env_kwargs=dict(max_episode_steps=15)) as evaluator:
+            assert evaluator.num_workers == num_workers
+            results[num_workers] = evaluator(recording_policy, task_ids=(4,), seed=5,
+                                             progress=False)
+    for key in ("episode_success", "episode_lengths", "episode_seeds", "task_names"):
+        assert results[0][key] == results[2][key]
+    assert len(seen[0]) == len(seen[2]) == 15
+    for (obs_0, goals_0), (obs_2, goals_2) in zip(seen[0], seen[2]):
+        np.testing.assert_array_equal(obs_0, obs_2)
+        np.testing.assert_array_equal(goals_0, goals_2)
+
+
+def test_killed_worker_names_env_task_and_episode(maze_policy):
+    evaluator = Evaluator(MAZE, episodes_per_task=4, num_workers=2,
+                          env_kwargs=dict(max_episode_steps=MAZE_STEPS))
+    calls = []
+
+    def killing_policy(observations, goals):
+        calls.append(None)
+        if len(calls) == 3:
+            os.kill(evaluator.pool.worker_pids[1], signal.SIGKILL)
+        return maze_policy(observations, goals)
+
+    start = time.perf_counter()
+    with pytest.raises(WorkerError) as error:
+        evaluator(killing_policy, task_ids=(2,), progress=False)
+    assert time.perf_counter() - start < 20
+    message = str(error.value)
+    for part in (MAZE, "task 2", "lockstep step 2", "episode k runs in env index k",
+                 "env indices 2..3", "SIGKILL"):
+        assert part in message
     with pytest.raises(RuntimeError, match="closed"):
         evaluator(maze_policy, task_ids=(1,), progress=False)

@@ -29,6 +29,16 @@ def test_maze_plot(tmp_path):
     with Image.open(out) as image:
         assert image.size == (600, 600)
         assert np.asarray(image.convert("L")).std() > 10  # Walls and paths drawn.
+        from_env = np.asarray(image)
+    # The picklable layout (what EnvPool.spec carries) draws the same maze.
+    layout = trajectory_plot.maze_layout(env)
+    assert layout["maze_map"].shape == (8, 8) and layout["unit"] == 4.0
+    out = trajectory_plot.plot_trajectories(
+        str(tmp_path / "maze_layout.png"), layout,
+        [_episode({"agent": path}, goal, True, 0), _episode({"agent": path[:5]}, goal, False, 1)],
+        "maze task1")
+    with Image.open(out) as image:
+        np.testing.assert_array_equal(np.asarray(image), from_env)
 
 
 def test_manipulation_positions_and_plot(tmp_path):

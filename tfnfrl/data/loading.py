@@ -16,6 +16,7 @@ from absl import logging
 
 from tfnfrl.data import checks
 from tfnfrl.envs import registry
+from tfnfrl.envs import worker_process
 
 # OGBench's default dataset directory (ogbench.utils.DEFAULT_DATASET_DIR).
 _OGBENCH_DEFAULT_DIR = "~/.ogbench/data"
@@ -76,6 +77,20 @@ def _check_dims(env_name, env, datasets, paths):
             raise ValueError(f"{path}: the dataset holds no transitions.")
 
 
+def _ogbench_loader(env_name, dataset_dir):
+    """Runs in a worker: OGBench's loader; returns (train, val, the env's spaces)."""
+    import types  # pylint: disable=import-outside-toplevel
+
+    import ogbench  # pylint: disable=import-outside-toplevel
+
+    env, train, val = ogbench.make_env_and_datasets(
+        env_name, dataset_dir=dataset_dir, compact_dataset=False)
+    spaces = types.SimpleNamespace(observation_space=env.observation_space,
+                                   action_space=env.action_space)
+    env.close()
+    return train, val, spaces
+
+
 def load_datasets(env_name, dataset_dir=None, data_source="auto", num_episodes=None):
     """Loads the train and validation datasets of `env_name` through OGBench's loader.
 
@@ -108,18 +123,16 @@ def load_datasets(env_name, dataset_dir=None, data_source="auto", num_episodes=N
 
     sources.prepare_dataset(env_name, dataset_dir, data_source, num_episodes=num_episodes)
 
-    import ogbench  # Deferred: importing ogbench registers all envs (slow-ish, and noisy).
-
     try:
-        env, train, val = ogbench.make_env_and_datasets(
-            env_name, dataset_dir=os.path.dirname(paths[0]), compact_dataset=False
-        )
+        # OGBench's loader builds the env (and relabels singletask rewards with it); under
+        # MUJOCO_GL=egl a manipulation env must not share a process with TensorFlow, so the
+        # loader runs in a clean worker process and only its arrays come back.
+        train, val, env = worker_process.call_in_worker(
+            _ogbench_loader, env_name, os.path.dirname(paths[0]),
+            name=f"OGBench dataset loader for {env_name}")
     except Exception as error:  # Any decode/shape error: find the file and say what is wrong.
         _raise_for_unreadable(env_name, paths, error)
-    try:
-        _check_dims(env_name, env, (train, val), paths)
-    finally:
-        env.close()
+    _check_dims(env_name, env, (train, val), paths)
     for dataset in (train, val):
         for key, value in dataset.items():
             if value.dtype != np.float32:

@@ -7,16 +7,19 @@ limit); success = info["success"] of the last step; actions are clipped to the a
 bounds ([-1, 1] for every OGBench env) as OGBench does.
 
 Batching: a task's `episodes_per_task` episodes run in as many env instances, stepped in
-lockstep; each step makes ONE policy call for the whole batch, observations [N, obs_dim] and
-goals [N, goal_dim]. An episode that has ended is not stepped again, but its row stays in the
-batch (its last observation repeated, its action ignored), so the policy always sees the same
-shapes and a compiled `tf.function` is traced once.
+lockstep in worker processes (`env_pool.EnvPool`: no env ever shares a process with the
+caller's TensorFlow, which crashes next to Mesa's EGL driver). Each step makes ONE policy
+call for the whole batch, observations [N, obs_dim] and goals [N, goal_dim]. An episode
+that has ended is not stepped again, but its row stays in the batch (its last observation
+repeated, its action ignored), so the policy always sees the same shapes and a compiled
+`tf.function` is traced once.
 
 Reproducibility: episode k of task t is reset with seed `episode_seed(seed, t, k)` through
 `seeding.seeded_reset`, which seeds every random source OGBench uses (see `seeding`). With a
 deterministic policy, results are identical across runs, across `episodes_per_task` (episode
 k does not depend on how many run) and to a plain one-env-at-a-time OGBench loop that resets
-with the same seeds. NumPy's global random state is restored on return.
+with the same seeds, whatever the number of worker processes. NumPy's global random state
+is restored on return.
 """
 
 import os
@@ -25,6 +28,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
+from tfnfrl.envs import env_pool
 from tfnfrl.envs import registry
 from tfnfrl.envs import seeding
 from tfnfrl.envs import trajectory_plot
@@ -38,33 +42,7 @@ class NonFiniteActionError(ValueError):
     """The policy returned NaN or infinite actions for a running episode."""
 
 
-def _import_mujoco():
-    """Imports mujoco, explaining a MUJOCO_GL backend whose library is missing.
-
-    MuJoCo loads the backend named by MUJOCO_GL at import time, so e.g. MUJOCO_GL=osmesa
-    without libOSMesa breaks every env, not only rendering.
-    """
-    try:
-        import mujoco  # pylint: disable=import-outside-toplevel,unused-import
-    except Exception as error:  # PyOpenGL raises AttributeError when the library is absent.
-        if os.environ.get("MUJOCO_GL"):
-            raise video_lib.backend_import_error(error) from error
-        raise
-
-
-def _check_int(name, value, minimum):
-    """Raises ValueError unless `value` is an integer (not a bool) >= `minimum`."""
-    is_int = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-    if not is_int or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}. Received: {name}={value!r}")
-    return int(value)
-
-
-def _task_name(unwrapped, task_id):
-    task_infos = getattr(unwrapped, "task_infos", None)
-    if task_infos and 1 <= task_id <= len(task_infos):
-        return str(task_infos[task_id - 1].get("task_name", f"task{task_id}"))
-    return f"task{task_id}"
+_check_int = env_pool.check_int
 
 
 def scalar_metrics(result):
@@ -79,9 +57,11 @@ def scalar_metrics(result):
 class Evaluator:
     """Owns the N env instances of one environment and evaluates policies on its tasks.
 
-    Building manipulation envs costs ~1 s each on these CPUs; a trainer that evaluates
-    periodically should build one `Evaluator` and call it many times (each episode is fully
-    re-seeded, so reuse does not change results).
+    The envs live in worker processes (`env_pool.EnvPool`), never in the caller's process,
+    so the caller can run TensorFlow even under MUJOCO_GL=egl. Building manipulation envs
+    costs ~1 s each on these CPUs; a trainer that evaluates periodically should build one
+    `Evaluator` and call it many times (each episode is fully re-seeded, so reuse does not
+    change results). Close it (or use it as a context manager) to stop the workers.
 
     Args:
       env_name: OGBench dataset name, e.g. "pointmaze-medium-navigate-v0" (checked by the
@@ -89,48 +69,41 @@ class Evaluator:
       episodes_per_task: N >= 1, episodes per task = env instances = policy batch size.
       env_kwargs: optional dict passed to `make_env` for every instance, e.g.
         dict(max_episode_steps=100) to shorten episodes (gymnasium's TimeLimit).
+      num_workers: worker processes stepping the envs (episode k runs in env k; each worker
+        owns a contiguous block of them). None = the machine's cores, at most N; 0 = envs
+        in this process (for comparisons only: unsafe next to TensorFlow under EGL).
+        Results do not depend on it.
     """
 
-    def __init__(self, env_name, episodes_per_task=10, env_kwargs=None):
+    def __init__(self, env_name, episodes_per_task=10, env_kwargs=None, num_workers=None):
         episodes_per_task = _check_int("episodes_per_task", episodes_per_task, 1)
         registry.check_env_name(env_name)
-        _import_mujoco()
         self.env_name = env_name
         self.episodes_per_task = int(episodes_per_task)
         self.env_kwargs = dict(env_kwargs or {})
-        self.envs = [
-            seeding.make_deterministic(registry.make_env(env_name, **self.env_kwargs))
-            for _ in range(self.episodes_per_task)
-        ]
-        env = self.envs[0]
-        unwrapped = env.unwrapped
-        self.max_episode_steps = env.spec.max_episode_steps if env.spec is not None else None
+        self.pool = env_pool.EnvPool(env_name, self.episodes_per_task, num_workers=num_workers,
+                                     env_kwargs=self.env_kwargs)
+        self.num_workers = self.pool.num_workers
+        spec = self.pool.spec
+        self.max_episode_steps = spec.max_episode_steps
         if not self.max_episode_steps:
+            self.pool.close()
             raise ValueError(
                 f"{env_name} has no step limit (env.spec.max_episode_steps="
                 f"{self.max_episode_steps!r}); pass env_kwargs=dict(max_episode_steps=...) so "
                 "every episode ends."
             )
-        self.num_tasks = len(getattr(unwrapped, "task_infos", ()) or ())
+        self.num_tasks = spec.num_tasks
         # Singletask envs fix their task (reward_task_id) and ignore options["task_id"].
-        self.fixed_task_id = getattr(unwrapped, "_reward_task_id", None)
-        # One reset tells the observation and goal shapes (and compiles manipulation models).
-        saved_rng_state = np.random.get_state()
-        try:
-            probe_ob, probe_info = seeding.seeded_reset(
-                env, 0, self._reset_options(self._task_ids(None)[0], False))
-        finally:
-            np.random.set_state(saved_rng_state)
-        self.observation_shape = tuple(np.shape(probe_ob))
+        self.fixed_task_id = spec.fixed_task_id
+        self.observation_shape = spec.observation_shape
         # Pixel observations (visual-* envs) stay uint8 images; states become float32.
-        self.observation_dtype = np.uint8 if np.asarray(probe_ob).dtype == np.uint8 else np.float32
-        goal = probe_info.get("goal")
-        self.goal_shape = tuple(np.shape(goal)) if goal is not None else (0,)
-        self.goal_dtype = self.observation_dtype
-        self.action_shape = tuple(env.action_space.shape)
-        self.action_low = np.asarray(env.action_space.low, dtype=np.float32)
-        self.action_high = np.asarray(env.action_space.high, dtype=np.float32)
-        self._global_rng_in_step = seeding.step_uses_global_rng(env)
+        self.observation_dtype = spec.observation_dtype
+        self.goal_shape = spec.goal_shape
+        self.goal_dtype = spec.goal_dtype
+        self.action_shape = spec.action_shape
+        self.action_low = spec.action_low
+        self.action_high = spec.action_high
 
     # ----------------------------------------------------------------------------- helpers
 
@@ -160,10 +133,6 @@ class Evaluator:
         if len(set(task_ids)) != len(task_ids):
             raise ValueError(f"task_ids has duplicates: {task_ids!r}")
         return [int(task_id) for task_id in task_ids]
-
-    @staticmethod
-    def _reset_options(task_id, render_goal):
-        return dict(task_id=task_id, render_goal=render_goal)
 
     def _policy_actions(self, policy_fn, observations, goals, active, task_id, step):
         """Calls the policy once for the whole batch and validates its actions.
@@ -198,34 +167,35 @@ class Evaluator:
         return np.clip(actions, self.action_low, self.action_high)
 
     def _run_task(self, policy_fn, task_id, seed, render_set, record_set, frame_skip, bar):
-        """Runs the N episodes of one task in lockstep.
+        """Runs the N episodes of one task in lockstep (episode k in env k of the pool).
 
         Returns dict with success [N] float, lengths [N] int, seeds [N] int, frames
         {episode: list of uint8 frames}, trajectories {episode: dict}.
         """
         num = self.episodes_per_task
+        pool = self.pool
         observations = np.zeros((num,) + self.observation_shape, dtype=self.observation_dtype)
         goals = np.zeros((num,) + self.goal_shape, dtype=self.goal_dtype)
         seeds = [seeding.episode_seed(seed, task_id, k) for k in range(num)]
-        rng_states = [None] * num
+        track = (env_pool.POSITIONS,) if record_set else ()
+        options = [dict(task_id=task_id, render_goal=k in render_set) for k in range(num)]
+        obs, infos = pool.reset(range(num), seeds, options, info_keys=(
+            "goal", "goal_rendered", env_pool.GOAL_POSITIONS) + track)
+        observations[:] = obs
         frames, goal_frames, trajectories = {}, {}, {}
-        for k, env in enumerate(self.envs):
-            options = self._reset_options(task_id, k in render_set)
-            ob, info = seeding.seeded_reset(env, seeds[k], options)
-            observations[k] = ob
+        for k, info in enumerate(infos):
             if "goal" in info:
                 goals[k] = info["goal"]
-            if self._global_rng_in_step:
-                rng_states[k] = np.random.get_state()
             if k in render_set:
                 goal_frames[k] = info.get("goal_rendered")
-                frames[k] = [video_lib.compose_frame(env.render(), goal_frames[k])]
             if k in record_set:
-                positions = trajectory_plot.tracked_positions(env, info)
                 trajectories[k] = dict(
-                    positions={name: [p] for name, p in positions.items()},
-                    goals=trajectory_plot.goal_positions(env),
+                    positions={name: [p] for name, p in info[env_pool.POSITIONS].items()},
+                    goals=info[env_pool.GOAL_POSITIONS],
                 )
+        rendered = sorted(render_set)
+        for k, frame in zip(rendered, pool.render(rendered) if rendered else ()):
+            frames[k] = [video_lib.compose_frame(frame, goal_frames[k])]
 
         active = np.ones(num, dtype=bool)
         lengths = np.zeros(num, dtype=np.int64)
@@ -238,24 +208,28 @@ class Evaluator:
                     f"(max_episode_steps={self.max_episode_steps})."
                 )
             actions = self._policy_actions(policy_fn, observations, goals, active, task_id, step)
-            for k in np.flatnonzero(active):
-                env = self.envs[k]
-                if rng_states[k] is not None:
-                    np.random.set_state(rng_states[k])
-                ob, _, terminated, truncated, info = env.step(actions[k])
-                if rng_states[k] is not None:
-                    rng_states[k] = np.random.get_state()
-                observations[k] = ob
-                lengths[k] += 1
-                done = bool(terminated or truncated)
-                if k in render_set and (lengths[k] % frame_skip == 0 or done):
-                    frames[k].append(video_lib.compose_frame(env.render(), goal_frames[k]))
+            running = np.flatnonzero(active)
+            try:
+                obs, _, terminated, truncated, infos = pool.step(
+                    running, actions[running], info_keys=("success",) + track)
+            except env_pool.WorkerError as error:
+                raise env_pool.WorkerError(
+                    f"Evaluation of {self.env_name} task {task_id} (seed {seed}) failed at "
+                    f"lockstep step {step}; episode k runs in env index k. {error}") from error
+            observations[running] = obs
+            lengths[running] += 1
+            done = terminated | truncated
+            for k, info, finished in zip(running, infos, done):
                 if k in record_set:
-                    for name, p in trajectory_plot.tracked_positions(env, info).items():
+                    for name, p in info[env_pool.POSITIONS].items():
                         trajectories[k]["positions"].setdefault(name, []).append(p)
-                if done:
+                if finished:
                     active[k] = False
                     success[k] = float(info["success"])
+            to_render = [k for k, finished in zip(running, done)
+                         if k in render_set and (lengths[k] % frame_skip == 0 or finished)]
+            for k, frame in zip(to_render, pool.render(to_render) if to_render else ()):
+                frames[k].append(video_lib.compose_frame(frame, goal_frames[k]))
             step += 1
             bar.update(1)
         # Episodes that all end early leave the rest of the task's budget: keep the total exact.
@@ -283,7 +257,7 @@ class Evaluator:
             path = os.path.join(plot_dir, f"task{task_id}_trajectories.png")
             episodes = [trajectories[k] for k in sorted(trajectories)]
             plots.append(trajectory_plot.plot_trajectories(
-                path, self.envs[0], episodes, f"{self.env_name} task{task_id}"))
+                path, self.pool.spec.maze_layout, episodes, f"{self.env_name} task{task_id}"))
         return videos, plots
 
     # --------------------------------------------------------------------------------- API
@@ -312,12 +286,12 @@ class Evaluator:
         video_frame_skip = _check_int("video_frame_skip", video_frame_skip, 1)
         render_set = set(range(min(video_episodes, self.episodes_per_task))) if video_dir else set()
         record_set = set(range(min(plot_episodes, self.episodes_per_task))) if plot_dir else set()
-        if not self.envs:
+        if self.pool.closed:
             raise RuntimeError(f"This Evaluator for {self.env_name} is closed.")
         if render_set:
             video_lib.check_video_format(video_format)  # Fail before the rollouts, not after.
+            self.pool.render([0])  # A missing GL context raises here, naming MUJOCO_GL's options.
             os.makedirs(video_dir, exist_ok=True)
-            video_lib.check_rendering(self.envs[0])
         if plot_dir:
             os.makedirs(plot_dir, exist_ok=True)
 
@@ -358,7 +332,8 @@ class Evaluator:
         result["episodes_per_task"] = self.episodes_per_task
         result["time/seconds"] = float(time.perf_counter() - start)
         result["task_ids"] = list(task_ids)
-        result["task_names"] = {f"task{t}": _task_name(self.envs[0].unwrapped, t) for t in task_ids}
+        names = self.pool.spec.task_names
+        result["task_names"] = {f"task{t}": names.get(t, f"task{t}") for t in task_ids}
         result["episode_success"] = {f"task{t}": per_task[t]["success"].tolist() for t in task_ids}
         result["episode_lengths"] = {f"task{t}": per_task[t]["lengths"].tolist() for t in task_ids}
         result["episode_seeds"] = {f"task{t}": list(per_task[t]["seeds"]) for t in task_ids}
@@ -367,10 +342,14 @@ class Evaluator:
         return result
 
     def close(self):
-        """Closes every env (frees renderers)."""
-        for env in self.envs:
-            env.close()
-        self.envs = []
+        """Stops the env workers (closes every env). Idempotent."""
+        self.pool.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
 
 
 def evaluate(
@@ -383,6 +362,7 @@ def evaluate(
     progress=True,
     *,
     env_kwargs=None,
+    num_workers=None,
     video_episodes=1,
     video_format="auto",
     video_frame_skip=3,
@@ -409,6 +389,7 @@ def evaluate(
         MUJOCO_GL=egl or osmesa on headless machines (a clear RuntimeError says so).
       progress: show a tqdm bar (unit: lockstep steps).
       env_kwargs: dict for `make_env`, e.g. dict(max_episode_steps=50).
+      num_workers: processes stepping the envs (see `Evaluator`); None = min(cores, N).
       video_episodes, video_format ("auto"|"mp4"|"gif"), video_frame_skip (render every
         k-th step, OGBench uses 3), video_fps: video options.
       plot_dir: if set, write `plot_dir/task{t}_trajectories.png` with the paths of the first
@@ -427,7 +408,8 @@ def evaluate(
         "videos": list of written video paths; "plots": list of written PNG paths.
       `scalar_metrics(result)` keeps the numeric entries for a metrics logger.
     """
-    evaluator = Evaluator(env_name, episodes_per_task=episodes_per_task, env_kwargs=env_kwargs)
+    evaluator = Evaluator(env_name, episodes_per_task=episodes_per_task, env_kwargs=env_kwargs,
+                          num_workers=num_workers)
     try:
         return evaluator(
             policy_fn,

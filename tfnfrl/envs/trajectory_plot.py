@@ -50,12 +50,28 @@ def goal_positions(env):
     return goals
 
 
-def _draw_maze(axis, unwrapped):
+def maze_layout(env):
+    """What a maze plot needs from `env`, as plain picklable data; None for non-maze envs.
+
+    Returns:
+      dict with "maze_map" (int array [rows, cols], 1 = wall), "unit" (cell size, metres),
+      "offset_x", "offset_y" (world position of cell (0, 0) is (-offset_x, -offset_y)).
+    """
+    unwrapped = env.unwrapped
+    if not hasattr(unwrapped, "maze_map"):
+        return None
+    return dict(
+        maze_map=np.asarray(unwrapped.maze_map).copy(),
+        unit=float(unwrapped._maze_unit),  # pylint: disable=protected-access
+        offset_x=float(unwrapped._offset_x),  # pylint: disable=protected-access
+        offset_y=float(unwrapped._offset_y),  # pylint: disable=protected-access
+    )
+
+
+def _draw_maze(axis, layout):
     """Draws the maze walls (grey squares) in world coordinates."""
-    unit = float(unwrapped._maze_unit)  # pylint: disable=protected-access
-    offset_x = float(unwrapped._offset_x)  # pylint: disable=protected-access
-    offset_y = float(unwrapped._offset_y)  # pylint: disable=protected-access
-    maze_map = np.asarray(unwrapped.maze_map)
+    unit, offset_x, offset_y = layout["unit"], layout["offset_x"], layout["offset_y"]
+    maze_map = np.asarray(layout["maze_map"])
     for i in range(maze_map.shape[0]):
         for j in range(maze_map.shape[1]):
             if maze_map[i, j] == 1:
@@ -67,12 +83,13 @@ def _draw_maze(axis, unwrapped):
     axis.set_ylim(-offset_y - unit / 2, (maze_map.shape[0] - 0.5) * unit - offset_y)
 
 
-def plot_trajectories(path, env, episodes, title):
+def plot_trajectories(path, maze, episodes, title):
     """Saves a PNG of the given episodes' paths.
 
     Args:
       path: output PNG path (directory must exist).
-      env: the env the episodes ran in (used for the maze layout; any instance works).
+      maze: the maze's layout, as `maze_layout(env)` returns it (None: not a maze), or the
+        env the episodes ran in (any instance works; the layout is read from it).
       episodes: list of dicts with keys
         "positions": dict name -> float array [T, 2 or 3] (T >= 1 steps, from reset on),
         "goals": dict name -> float array [2 or 3],
@@ -84,14 +101,14 @@ def plot_trajectories(path, env, episodes, title):
     """
     if not episodes:
         raise ValueError(f"No episodes to plot into {path!r}.")
-    unwrapped = env.unwrapped
-    is_maze = hasattr(unwrapped, "maze_map")
+    layout = maze if maze is None or isinstance(maze, dict) else maze_layout(maze)
+    is_maze = layout is not None
     figure = Figure(figsize=(6, 6) if is_maze else (11, 5))
     FigureCanvasAgg(figure)
     colors = [f"C{k % 10}" for k in range(len(episodes))]
     if is_maze:
         axis = figure.add_subplot(1, 1, 1)
-        _draw_maze(axis, unwrapped)
+        _draw_maze(axis, layout)
         for color, episode in zip(colors, episodes):
             xy = np.asarray(episode["positions"]["agent"])
             label = f"ep {episode['episode']} ({'success' if episode['success'] else 'fail'})"

@@ -1,0 +1,140 @@
+"""EnvPool: worker results equal in-process ones; auto-reset; dead, failing and hung workers."""
+
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+
+from tests.envs import reference
+from tfnfrl.envs import EnvPool, WorkerError, env_pool
+
+MAZE = "pointmaze-medium-navigate-v0"
+
+
+def _rollout(pool, steps, seed=0):
+    """Resets all envs, then steps random subsets in shuffled order; returns every result."""
+    rng = np.random.default_rng(seed)
+    n = pool.num_envs
+    seen = [pool.reset(range(n), [100 + k for k in range(n)], dict(task_id=2),
+                       info_keys=("goal", env_pool.POSITIONS))]
+    for _ in range(steps):
+        indices = rng.permutation(n)[: rng.integers(1, n + 1)]
+        actions = rng.uniform(-1, 1, size=(len(indices), 2))
+        seen.append((indices,) + pool.step(indices, actions, info_keys=("success",)))
+    return seen
+
+
+def _assert_same(a, b):
+    if isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for key in a:
+            _assert_same(a[key], b[key])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            _assert_same(x, y)
+    else:
+        np.testing.assert_array_equal(a, b)
+
+
+def test_workers_equal_in_process_and_keep_order():
+    kwargs = dict(env_kwargs=dict(max_episode_steps=40))
+    with EnvPool(MAZE, 5, num_workers=0, **kwargs) as local, \
+            EnvPool(MAZE, 5, num_workers=2, **kwargs) as pooled:
+        assert pooled.slices == [(0, 3), (3, 5)] and len(set(pooled.worker_pids)) == 2
+        assert local.worker_pids == [] and local.slices == [(0, 5)]
+        spec = pooled.spec
+        assert spec.observation_shape == (2,) and spec.goal_shape == (2,)
+        assert spec.action_shape == (2,) and spec.max_episode_steps == 40
+        assert spec.num_tasks == 5 and spec.fixed_task_id is None
+        assert spec.maze_layout["maze_map"].shape == (8, 8)
+        state = np.random.get_state()[1].copy()
+        _assert_same(_rollout(local, 30), _rollout(pooled, 30))
+        np.testing.assert_array_equal(np.random.get_state()[1], state)  # Global RNG untouched.
+        # Results come back in the caller's order, whatever worker owns each index.
+        obs, infos = pooled.reset([4, 0, 2], [1, 2, 3], dict(task_id=1), info_keys=("goal",))
+        again, _ = pooled.reset([2], [3], dict(task_id=1))
+        np.testing.assert_array_equal(obs[2], again[0])
+        assert sorted(infos[0]) == ["goal"]
+        step_info = pooled.step([1], np.zeros((1, 2)))[4][0]
+        assert {"success", "xy"} <= set(step_info)  # info_keys=None: the whole info.
+        assert pooled.call([0, 4], reference.loaded_modules, ("tensorflow",)) == [[], []]
+
+
+def test_auto_reset_same_step():
+    with EnvPool(MAZE, 3, num_workers=2, env_kwargs=dict(max_episode_steps=4)) as pool:
+        pool.reset(range(3), [0, 1, 2], dict(task_id=1))
+        for step in range(1, 9):
+            obs, _, terminated, truncated, infos = pool.step(
+                range(3), np.zeros((3, 2)), info_keys=("goal", "success"),
+                reset_seeds=[1000 * step + k for k in range(3)], reset_options=dict(task_id=3))
+            if step % 4:
+                assert not truncated.any() and "final_obs" not in infos[0]
+                continue
+            assert truncated.all()
+            first, reset_infos = pool.reset(range(3), [1000 * step + k for k in range(3)],
+                                            dict(task_id=3), info_keys=("goal",))
+            np.testing.assert_array_equal(obs, first)  # The new episode's first observation.
+            for info, reset_info in zip(infos, reset_infos):
+                np.testing.assert_array_equal(info["goal"], reset_info["goal"])
+                assert info["final_obs"].shape == (2,) and "success" in info["final_info"]
+
+
+def test_killed_worker_is_a_clear_error_not_a_hang():
+    pool = EnvPool(MAZE, 4, num_workers=2, env_kwargs=dict(max_episode_steps=20))
+    pool.reset(range(4), range(4), dict(task_id=1))
+    os.kill(pool.worker_pids[1], signal.SIGKILL)
+    start = time.perf_counter()
+    with pytest.raises(WorkerError) as error:
+        pool.step([0, 3], np.zeros((2, 2)))
+    assert time.perf_counter() - start < 10
+    message = str(error.value)
+    assert MAZE in message and "env indices 2..3" in message and "[3]" in message
+    assert "SIGKILL" in message
+    assert pool.closed
+    with pytest.raises(RuntimeError, match="closed after a worker failed"):
+        pool.step([0], np.zeros((1, 2)))
+
+
+def test_env_exception_is_reported_and_pool_stays_usable():
+    with EnvPool(MAZE, 2, num_workers=2) as pool:
+        with pytest.raises(WorkerError, match=r"ValueError: broken env") as error:
+            pool.call([0, 1], reference.raise_in_env, "broken env")
+        assert "worker traceback" in str(error.value)
+        assert not pool.closed
+        obs, _ = pool.reset([1, 0], [7, 8], dict(task_id=1))
+        assert obs.shape == (2, 2)
+
+
+def test_hung_worker_times_out():
+    pool = EnvPool(MAZE, 1, num_workers=1, timeout=1.0)
+    start = time.perf_counter()
+    with pytest.raises(WorkerError, match="did not answer within 1.0 s"):
+        pool.call([0], reference.sleep_in_env, 60)
+    assert time.perf_counter() - start < 10
+    assert pool.closed
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="pointmaze-medium-navigate-v0"):
+        EnvPool("pointmaze-tiny-navigate-v0", 1)
+    with pytest.raises(ValueError, match="num_envs must be an integer >= 1"):
+        EnvPool(MAZE, 0)
+    with EnvPool(MAZE, 2, num_workers=0) as pool:
+        with pytest.raises(ValueError, match=r"out of range \[0, 2\)"):
+            pool.reset([2], [0])
+        with pytest.raises(ValueError, match="repeat"):
+            pool.reset([1, 1], [0, 0])
+        with pytest.raises(ValueError, match=r"expected \[2, 2\]"):
+            pool.step([0, 1], np.zeros((2, 3)))
+        with pytest.raises(ValueError, match="seeds has 1 entries for 2 indices"):
+            pool.reset([0, 1], [0])
+    with pytest.raises(RuntimeError, match="closed"):
+        pool.reset([0], [0])
+
+
+def test_worker_count_defaults_to_cores_at_most_envs():
+    assert env_pool.default_num_workers(1) == 1
+    assert env_pool.default_num_workers(1000) == (os.cpu_count() or 1)
