@@ -8,7 +8,6 @@ config.json; the weights from its newest checkpoint (or --checkpoint_step). Writ
 result (per task, per episode) to --output (default: <workdir>/eval_step<step>.json).
 """
 
-import json
 import logging as std_logging
 import os
 import sys
@@ -36,6 +35,7 @@ _PROGRESS = flags.DEFINE_bool("progress", True, "Show a progress bar.")
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected positional arguments: {argv[1:]}")
+    from tfnfrl import jsonio  # pylint: disable=import-outside-toplevel
     from tfnfrl.envs import evaluate  # pylint: disable=import-outside-toplevel
     from tfnfrl.training import report  # pylint: disable=import-outside-toplevel
     from tfnfrl.training import restore  # pylint: disable=import-outside-toplevel
@@ -48,15 +48,14 @@ def main(argv):
     episodes = _EVAL_EPISODES.value or config.eval_episodes or 50
     tasks = [int(t) for t in (_EVAL_TASKS.value or config.eval_tasks)]
     seed = config.seed if _SEED.value is None else _SEED.value
-    policy = run.agent.policy_fn(seed=seed, deterministic=_DETERMINISTIC.value)
+    policy = run.agent.policy.policy_fn(seed=seed, deterministic=_DETERMINISTIC.value)
     result = evaluate(
         policy, config.env_name, task_ids=tasks, episodes_per_task=episodes, seed=seed,
         video_dir=_VIDEO_DIR.value, progress=_PROGRESS.value,
     )
     result.update(step=run.step, checkpoint=run.checkpoint, agent=run.agent_config.agent_name, env_name=config.env_name)
     output = _OUTPUT.value or os.path.join(_WORKDIR.value, f"eval_step{run.step}.json")
-    with open(output, "w") as f:
-        json.dump(result, f, indent=2, sort_keys=True)
+    jsonio.write_json(output, result)
     print(f"\n{run.agent_config.agent_name} on {config.env_name}, checkpoint step {run.step}, "
           f"{episodes} episodes per task:")
     print(report.success_table({run.agent_config.agent_name: result}))

@@ -11,22 +11,18 @@ ogbench.make_env_and_datasets(name, dataset_dir=...) and tfnfrl.data.load_datase
 """
 
 import os
-import sys
 
 from absl import app, flags, logging
 
-# Running as `python launch/generate_dataset.py` from a checkout: make tfnfrl importable.
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from tfnfrl.data import checks, loading  # noqa: E402
-from tfnfrl.data.generation import generate_dataset  # noqa: E402
-from tfnfrl.envs import registry  # noqa: E402
+from tfnfrl.data import checks, loading
+from tfnfrl.data.generation import generate_dataset
+from tfnfrl.envs import registry
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("env_name", None, "Dataset name, e.g. cube-single-play-v0 (singletask names "
                     "generate their base dataset).")
-flags.DEFINE_string("dataset_dir", "~/.ogbench/data", "Directory of the .npz files (OGBench's "
-                    "default).")
+flags.DEFINE_string("dataset_dir", loading.default_dataset_dir(), "Directory of the .npz files "
+                    "(default: OGBench's).")
 flags.DEFINE_integer("num_episodes", None, "Training episodes; default = OGBench's count for the "
                      "dataset. Validation adds 10% more.")
 flags.DEFINE_integer("num_workers", os.cpu_count() or 1, "Worker processes collecting episodes.")

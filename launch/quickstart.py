@@ -5,9 +5,9 @@ r"""The main job on an embedded default: NF-GCBC on pointmaze-medium-navigate, e
 
 1. Generates a small pointmaze-medium-navigate-v0 dataset by OGBench's protocol
    (--num_episodes episodes of 1001 steps, into --dataset_dir) unless it is already there.
-2. Trains NF-GCBC with a CPU-sized config (encoder 3 x 256 -> 64, 4 coupling blocks of
-   width 128; the paper's is 4 x 512 -> 64 and 6 x 256) for --steps updates, evaluating
-   every --eval_every updates.
+2. Trains NF-GCBC with the `cpu` preset (tfnfrl/training/presets.py: encoder 3 x 256 -> 64,
+   4 coupling blocks of width 128; the paper's is 4 x 512 -> 64 and 6 x 256) for --steps
+   updates, evaluating every --eval_every updates (`tiny` preset with --tiny).
 3. Evaluates on OGBench's 5 tasks (--eval_episodes each), prints the success table and
    saves a learning-curve PNG into --workdir.
 
@@ -45,25 +45,13 @@ _TINY = flags.DEFINE_bool(
 )
 
 
-def cpu_config(tiny=False):
-    """NF-GCBC's config shrunk for 2 CPU cores (or to a toy for --tiny)."""
-    from tfnfrl import agents  # pylint: disable=import-outside-toplevel
-
-    config = agents.get_config("nf_gcbc")
-    config.encoder.hidden_dims = (32,) if tiny else (256, 256, 256)
-    config.head.num_blocks = 2 if tiny else 4
-    config.head.hidden_units = 32 if tiny else 128
-    config.batch_size = 32 if tiny else 256
-    config.optimizer.warmup_steps = 10 if tiny else 500
-    return config
-
-
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected positional arguments: {argv[1:]}")
     from tfnfrl.data import dataset_files  # pylint: disable=import-outside-toplevel
     from tfnfrl.data.generation import generate_dataset  # pylint: disable=import-outside-toplevel
-    from tfnfrl.training import report, run_config, trainer  # pylint: disable=import-outside-toplevel
+    from tfnfrl import agents  # pylint: disable=import-outside-toplevel
+    from tfnfrl.training import presets, report, run_config, trainer  # pylint: disable=import-outside-toplevel
 
     tiny = _TINY.value
     dataset_dir = os.path.expanduser(_DATASET_DIR.value)
@@ -81,21 +69,19 @@ def main(argv):
         print(f"[1/3] Using the existing dataset in {dataset_dir}.", flush=True)
     timings["data"] = time.perf_counter() - start
 
-    config = run_config.get_run_config()
+    agent_config, config = presets.apply_preset(
+        "tiny" if tiny else "cpu", agents.get_config("nf_gcbc"), run_config.get_run_config())
     config.env_name = ENV_NAME
     config.dataset_dir = dataset_dir
     config.seed = _SEED.value
-    config.steps = 50 if tiny else _STEPS.value
-    config.eval_every = 0 if tiny else _EVAL_EVERY.value
-    config.eval_episodes = 1 if tiny else _EVAL_EPISODES.value
-    config.log_every = 25 if tiny else 500
-    config.checkpoint_every = 25 if tiny else 1000
+    if not tiny:
+        config.steps, config.eval_every, config.eval_episodes = _STEPS.value, _EVAL_EVERY.value, _EVAL_EPISODES.value
     workdir = _WORKDIR.value + ("_tiny" if tiny and _WORKDIR.value == "runs/quickstart" else "")
     every = f"evaluating every {config.eval_every}" if config.eval_every else "evaluating at the end"
     print(f"[2/3] Training NF-GCBC for {config.steps} steps in {workdir} ({every}) ...", flush=True)
     start = time.perf_counter()
     try:
-        result = trainer.train(cpu_config(tiny), config, workdir)
+        result = trainer.train(agent_config, config, workdir)
     except (FileNotFoundError, trainer.NonFiniteLossError) as error:
         sys.exit(f"ERROR: {error}")
     timings["train + evaluations"] = time.perf_counter() - start

@@ -88,7 +88,7 @@ def test_train_step_reduces_loss_on_a_fixed_batch(name):
     agent = tiny.tiny_agent(name)
     batch = tiny.toy_batch()
     step = tf.function(agent.train_step, jit_compile=True)
-    losses = [float(step(batch, tf.constant([0, i]))["loss"]) for i in range(150)]
+    losses = [float(step(batch, tf.constant([0, i]))["actor/loss"]) for i in range(150)]
     first, last = np.mean(losses[:10]), np.mean(losses[-10:])
     assert last < first - 0.1, (name, first, last)  # At least 0.1 nats (Gaussian: 0.2 x MSE) better.
     assert int(agent.optimizer.iterations.numpy()) == 150
@@ -104,13 +104,13 @@ def test_act_is_sample_plus_denoising_step_then_clip():
         tape.watch(a)
         log_prob = agent.head.log_prob(a, context)
     expected = np.clip((a + 0.01 * tape.gradient(log_prob, a)).numpy(), -1, 1)
-    np.testing.assert_allclose(agent.act(obs, goals, SEED).numpy(), expected, atol=1e-4)
+    np.testing.assert_allclose(agent.policy.act(obs, goals, SEED).numpy(), expected, atol=1e-4)
     mode = agent.head.mode(context)
     with tf.GradientTape() as tape:
         tape.watch(mode)
         log_prob = agent.head.log_prob(mode, context)
     expected_mode = np.clip((mode + 0.01 * tape.gradient(log_prob, mode)).numpy(), -1, 1)
-    np.testing.assert_allclose(agent.act_mode(obs, goals).numpy(), expected_mode, atol=1e-4)
+    np.testing.assert_allclose(agent.policy.act_mode(obs, goals).numpy(), expected_mode, atol=1e-4)
 
 
 def test_gcbc_act_mode_is_the_clipped_mean_without_denoising():
@@ -118,7 +118,7 @@ def test_gcbc_act_mode_is_the_clipped_mean_without_denoising():
     batch = tiny.toy_batch(8)
     context = np.concatenate([batch["observations"], batch["actor_goals"]], -1)
     np.testing.assert_allclose(
-        agent.act_mode(batch["observations"], batch["actor_goals"]).numpy(),
+        agent.policy.act_mode(batch["observations"], batch["actor_goals"]).numpy(),
         np.clip(agent.head.mode(context).numpy(), -1, 1),
         atol=1e-6,
     )
@@ -129,7 +129,7 @@ def test_policy_log_prob_matches_head():
     batch = tiny.toy_batch(8)
     context = agent.encoder(batch["observations"], batch["actor_goals"])
     np.testing.assert_allclose(
-        agent.policy_log_prob(batch["observations"], batch["actor_goals"], batch["actions"]).numpy(),
+        agent.policy.log_prob(batch["observations"], batch["actor_goals"], batch["actions"]).numpy(),
         agent.head.log_prob(batch["actions"], context).numpy(),
         rtol=1e-5,
     )
@@ -138,20 +138,20 @@ def test_policy_log_prob_matches_head():
 def test_acting_functions_refuse_wrong_shapes():
     agent = tiny.tiny_agent("nf_gcbc")
     with pytest.raises((TypeError, ValueError), match="4"):
-        agent.act(np.zeros((2, 5), np.float32), np.zeros((2, 4), np.float32), SEED)
+        agent.policy.act(np.zeros((2, 5), np.float32), np.zeros((2, 4), np.float32), SEED)
 
 
 def test_policy_fn_is_reproducible_and_advances_its_seed():
     agent = tiny.tiny_agent("nf_gcbc")
     obs, goals = tiny.toy_batch(3)["observations"], tiny.toy_batch(3)["actor_goals"]
-    first, second = agent.policy_fn(seed=1), agent.policy_fn(seed=1)
+    first, second = agent.policy.policy_fn(seed=1), agent.policy.policy_fn(seed=1)
     a1, a2 = first(obs, goals), first(obs, goals)
     assert not np.allclose(a1, a2)  # A new seed per call.
     np.testing.assert_array_equal(a1, second(obs, goals))
     np.testing.assert_array_equal(a2, second(obs, goals))
-    deterministic = agent.policy_fn(deterministic=True)
+    deterministic = agent.policy.policy_fn(deterministic=True)
     np.testing.assert_array_equal(deterministic(obs, goals), deterministic(obs, goals))
-    bc = tiny.tiny_agent("bc").policy_fn()
+    bc = tiny.tiny_agent("bc").policy.policy_fn()
     assert bc(obs, goals).shape == (3, 2)  # Goals of any size are dropped.
 
 

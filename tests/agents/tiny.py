@@ -5,6 +5,7 @@ import numpy as np
 from tfnfrl import agents
 
 OBS, GOAL, ACT = 4, 4, 2
+SPEC = agents.EnvSpec(observation_dim=OBS, action_dim=ACT, goal_dim=GOAL)
 
 
 def tiny_config(name, lr=1e-3):
@@ -28,7 +29,7 @@ def tiny_config(name, lr=1e-3):
 
 
 def tiny_agent(name, seed=0, **kwargs):
-    return agents.make_agent(tiny_config(name, **kwargs), OBS, GOAL, ACT, total_steps=100, seed=seed)
+    return agents.make_agent(tiny_config(name, **kwargs), SPEC, total_steps=100, seed=seed)
 
 
 def toy_batch(batch_size=64, seed=0):

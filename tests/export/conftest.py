@@ -29,13 +29,10 @@ def make_workdir(workdir, agent_name, steps=TRAIN_STEPS, seed=0):
     run.env_name = ENV_NAME
     run.steps = steps
     run.seed = seed
-    dims = dict(
-        observation_dim=tiny.OBS, goal_dim=tiny.GOAL if config.goal_conditioned else 0, action_dim=tiny.ACT
-    )
-    agent = agents.make_agent(config, tiny.OBS, dims["goal_dim"], tiny.ACT, total_steps=steps, seed=seed)
+    agent = agents.make_agent(config, tiny.SPEC, total_steps=steps, seed=seed)
     for step in range(steps):
-        agent.train_step(tiny.toy_batch(seed=step), tf.constant([seed, step], tf.int32))
-    run_config.save(workdir, config, run, dims)
+        agent.train_step(tiny.toy_batch(seed=step), tf.constant([seed, step], tf.int32), step)
+    run_config.save(workdir, config, run, tiny.SPEC.to_dict())
     checkpoints.Checkpointer(os.path.join(workdir, trainer.CHECKPOINT_DIR), agent, seed=seed).save(steps)
     return workdir
 

@@ -112,7 +112,7 @@ def test_sampled_actions_match_the_library_for_batch_1_and_1024(served, gc_expor
     agent, seed = gc_export.agent, tf.constant(SEED)
     for request, (obs, goals) in {"gc_b1": ("obs1", "goals1"), "gc_big": ("obs_big", "goals_big")}.items():
         assert request not in report["errors"], report["errors"].get(request)
-        expected = agent.act(arrays[obs], arrays[goals], seed).numpy()
+        expected = agent.policy.act(arrays[obs], arrays[goals], seed).numpy()
         assert outputs[request].shape == expected.shape == (arrays[obs].shape[0], tiny.ACT)
         _close(outputs[request], expected)
     # TF Serving's path (a TF1 session fed by tensor name, `deterministic` left to its default).
@@ -122,14 +122,14 @@ def test_sampled_actions_match_the_library_for_batch_1_and_1024(served, gc_expor
 
 def test_deterministic_mode_is_act_mode(served, gc_export):
     arrays, outputs, _ = served
-    _close(outputs["gc_big_mode"], gc_export.agent.act_mode(arrays["obs_big"], arrays["goals_big"]).numpy())
+    _close(outputs["gc_big_mode"], gc_export.agent.policy.act_mode(arrays["obs_big"], arrays["goals_big"]).numpy())
     assert np.max(np.abs(outputs["gc_big_mode"] - outputs["gc_big"])) > 1e-3
 
 
 def test_served_actions_are_the_evaluation_policy(served, gc_export):
     """`agent.policy_fn` (what tfnfrl.envs.evaluate calls) and the export share `agent.act`."""
     arrays, outputs, _ = served
-    policy = gc_export.agent.policy_fn(seed=POLICY_FN_SEED, deterministic=False)
+    policy = gc_export.agent.policy.policy_fn(seed=POLICY_FN_SEED, deterministic=False)
     _close(outputs["gc_policy_fn"], policy(arrays["obs1"], arrays["goals1"]))  # First call: seed [5, 0].
 
 
@@ -144,7 +144,7 @@ def test_omitted_seed_draws_a_fresh_seed_per_call(served):
 def test_sample_actions_repeats_each_observation(served, gc_export):
     arrays, outputs, _ = served
     n = BIG // 2
-    expected = gc_export.agent.act(
+    expected = gc_export.agent.policy.act(
         np.repeat(arrays["obs2"], n, axis=0), np.repeat(arrays["goals2"], n, axis=0), tf.constant(SEED)
     ).numpy()
     assert outputs["gc_samples"].shape == (2, n, tiny.ACT)
@@ -154,19 +154,19 @@ def test_sample_actions_repeats_each_observation(served, gc_export):
 
 def test_log_prob_matches_the_library(served, gc_export, bc_export):
     arrays, outputs, _ = served
-    expected = gc_export.agent.policy_log_prob(arrays["obs_big"], arrays["goals_big"], arrays["actions_big"]).numpy()
+    expected = gc_export.agent.policy.log_prob(arrays["obs_big"], arrays["goals_big"], arrays["actions_big"]).numpy()
     assert outputs["gc_log_prob"].shape == (BIG,)
     _close(outputs["gc_log_prob"], expected)
     _close(outputs["gc_log_prob_session"], expected)
     no_goals = np.zeros((BIG, 0), np.float32)
-    _close(outputs["bc_log_prob"], bc_export.agent.policy_log_prob(arrays["obs_big"], no_goals, arrays["actions_big"]).numpy())
+    _close(outputs["bc_log_prob"], bc_export.agent.policy.log_prob(arrays["obs_big"], no_goals, arrays["actions_big"]).numpy())
 
 
 def test_agent_without_goals_matches_the_library(served, bc_export):
     arrays, outputs, _ = served
     agent = bc_export.agent
-    _close(outputs["bc_b1"], agent.act(arrays["obs1"], np.zeros((1, 0), np.float32), tf.constant(SEED)).numpy())
-    _close(outputs["bc_big_mode"], agent.act_mode(arrays["obs_big"], np.zeros((BIG, 0), np.float32)).numpy())
+    _close(outputs["bc_b1"], agent.policy.act(arrays["obs1"], np.zeros((1, 0), np.float32), tf.constant(SEED)).numpy())
+    _close(outputs["bc_big_mode"], agent.policy.act_mode(arrays["obs_big"], np.zeros((BIG, 0), np.float32)).numpy())
 
 
 def test_wrong_width_or_dtype_is_rejected_naming_the_spec(served):

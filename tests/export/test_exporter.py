@@ -33,13 +33,13 @@ def test_policy_info_describes_the_run(gc_export):
     assert serving["inputs"]["observations"] == {"dtype": "float32", "shape": [-1, tiny.OBS]}
     assert serving["inputs"]["seed"] == {"dtype": "int32", "shape": [-1]}
     assert serving["outputs"] == {"actions": {"dtype": "float32", "shape": [-1, tiny.ACT]}}
-    assert set(info["signatures"]) == set(export.SIGNATURE_NAMES)
+    assert set(info["signatures"]) == set(export.POLICY_SIGNATURES)
     assert "InvalidArgumentError" in info["non_finite_inputs"]
 
 
 def test_agent_without_goals_has_no_goals_input(bc_export):
     loaded = tf.saved_model.load(bc_export.path)
-    inputs = {name: set(loaded.signatures[name].structured_input_signature[1]) for name in export.SIGNATURE_NAMES}
+    inputs = {name: set(loaded.signatures[name].structured_input_signature[1]) for name in export.POLICY_SIGNATURES}
     assert inputs == {
         "serving_default": {"observations", "seed", "deterministic"},
         "sample_actions": {"observations", "num_samples", "seed"},
@@ -68,6 +68,6 @@ def test_bad_names_and_non_workdirs_are_refused(export_dir, tmp_path):
 def test_self_check_catches_an_export_of_other_weights(gc_export):
     config = tiny.tiny_config("nf_gcbc")
     config.jit_act = False  # Same functions and architecture, other weights; no XLA compile needed.
-    other = agents.make_agent(config, tiny.OBS, tiny.GOAL, tiny.ACT, total_steps=10, seed=1)
+    other = agents.make_agent(config, tiny.SPEC, total_steps=10, seed=1)
     with pytest.raises(RuntimeError, match="differs from the library's"):
-        export.verify_export(other, gc_export.path)
+        export.verify_export(other.policy, gc_export.path)

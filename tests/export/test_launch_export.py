@@ -29,9 +29,9 @@ def trained_workdir(tmp_path_factory):
     generate_dataset(ENV, data_dir, num_episodes=4, episode_length=100, progress=False)
     workdir = str(tmp_path_factory.mktemp("export_run") / "gcbc")
     result = _run(
-        "train.py", "--agent=gcbc", f"--env_name={ENV}", f"--dataset_dir={data_dir}", f"--workdir={workdir}",
-        f"--steps={STEPS}", "--eval_every=0", "--eval_episodes=0", "--log_every=2", "--checkpoint_every=2",
-        "--noprogress", "--config.batch_size=16", "--config.head.hidden_dims=(32,)",
+        "train.py", "--agent=gcbc", f"--run.env_name={ENV}", f"--run.dataset_dir={data_dir}", f"--workdir={workdir}",
+        f"--run.steps={STEPS}", "--run.eval_every=0", "--run.eval_episodes=0", "--run.log_every=2",
+        "--run.checkpoint_every=2", "--run.progress=false", "--config.batch_size=16", "--config.head.hidden_dims=(32,)",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return workdir

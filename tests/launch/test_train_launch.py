@@ -49,9 +49,9 @@ def _tiny_overrides(name):
 
 def _train_args(name, data_dir, workdir, *extra):
     return [
-        f"--agent={name}", f"--env_name={ENV}", f"--dataset_dir={data_dir}", f"--workdir={workdir}",
-        f"--steps={STEPS}", "--eval_every=0", "--eval_episodes=2", "--eval_tasks=1", "--log_every=100",
-        "--checkpoint_every=50", "--noprogress", *_tiny_overrides(name), *extra,
+        f"--agent={name}", f"--run.env_name={ENV}", f"--run.dataset_dir={data_dir}", f"--workdir={workdir}",
+        f"--run.steps={STEPS}", "--run.eval_every=0", "--run.eval_episodes=2", "--run.eval_tasks=(1,)",
+        "--run.log_every=100", "--run.checkpoint_every=50", "--run.progress=false", *_tiny_overrides(name), *extra,
     ]
 
 
@@ -94,8 +94,8 @@ def test_end_to_end(name, train_once):
     assert resolved["agent"]["agent_name"] == name and resolved["agent"]["batch_size"] == 32
     assert resolved["run"]["steps"] == STEPS and resolved["dims"]["action_dim"] == 2
     rows = [json.loads(line) for line in open(os.path.join(workdir, "metrics.jsonl"))]
-    assert [r["step"] for r in rows if "training/loss" in r] == [100, 200, 300]
-    assert all(np.isfinite(r["training/loss"]) for r in rows if "training/loss" in r)
+    assert [r["step"] for r in rows if "training/actor/loss" in r] == [100, 200, 300]
+    assert all(np.isfinite(r["training/actor/loss"]) for r in rows if "training/actor/loss" in r)
     assert tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints")).endswith(f"ckpt-{STEPS}")
 
 
@@ -105,7 +105,7 @@ def test_kill_9_then_same_command_resumes_and_finishes_exactly(data_dir, train_o
     assert reference_result.returncode == 0, reference_result.stderr[-3000:]
     workdir = str(tmp_path / "killed")
     # Evaluation and logging do not touch training; logging every step widens the window for the kill.
-    args = _train_args("nf_gcbc", data_dir, workdir, "--eval_episodes=0", "--log_every=1")
+    args = _train_args("nf_gcbc", data_dir, workdir, "--run.eval_episodes=0", "--run.log_every=1")
     process = subprocess.Popen(_command("train.py", *args), cwd=ROOT, env=_env(),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # The manager's state file names a checkpoint only once it is completely written.
@@ -147,7 +147,7 @@ def test_unknown_agent_is_refused_with_the_valid_names():
 
 
 def test_unknown_env_is_refused_with_the_valid_names():
-    result = _run("train.py", "--env_name=pointmaze-tiny-v0")
+    result = _run("train.py", "--run.env_name=pointmaze-tiny-v0")
     assert result.returncode != 0
     assert "pointmaze-tiny-v0" in result.stderr
     assert "pointmaze-medium-navigate-v0" in result.stderr and "cube-single-play-v0" in result.stderr
@@ -156,9 +156,29 @@ def test_unknown_env_is_refused_with_the_valid_names():
 def test_help_explains_every_flag():
     result = _run("train.py", "--agent=gcbc", "--help")  # absl exits with status 1 after --help.
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
-    for flag in ("agent", "env_name", "dataset_dir", "workdir", "steps", "eval_every", "eval_episodes",
-                 "eval_tasks", "seed", "strategy", "log_every", "checkpoint_every", "config"):
+    for flag in ("agent", "preset", "workdir", "config", "run"):
         assert f"--{flag}:" in result.stdout, flag
-    for flag in ("jit_compile", "progress"):
-        assert f"--[no]{flag}:" in result.stdout, flag
+    for field in ("env_name", "dataset_dir", "steps", "eval_every", "eval_episodes", "eval_tasks", "eval_workers",
+                  "seed", "strategy", "log_every", "checkpoint_every", "keep_checkpoints", "jit_compile", "progress"):
+        assert f"{field} = " in result.stdout, field  # --run lists every run field with its default.
     assert "head.type = 'gaussian'" in result.stdout  # --config lists the chosen agent's fields.
+
+
+def test_cpu_preset_shapes_the_defaults_and_explicit_overrides_win():
+    result = _run("train.py", "--agent=nf_gcbc", "--preset=cpu", "--help")
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert "head.num_blocks = 4" in result.stdout and "steps = 15000" in result.stdout
+    unknown = _run("train.py", "--preset=gpu_cluster")
+    assert unknown.returncode != 0 and "paper|cpu|tiny" in unknown.stderr
+
+
+def test_tiny_preset_trains_end_to_end_with_a_run_override(data_dir, tmp_path):
+    workdir = str(tmp_path / "tiny")
+    result = _run("train.py", "--agent=nf_gcbc", "--preset=tiny", f"--run.env_name={ENV}",
+                  f"--run.dataset_dir={data_dir}", f"--workdir={workdir}", "--run.steps=30", "--run.eval_episodes=0",
+                  "--run.progress=false")
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(os.path.join(workdir, "config.json")) as f:
+        resolved = json.load(f)
+    assert resolved["run"]["steps"] == 30 and resolved["run"]["checkpoint_every"] == 25  # Override, then preset.
+    assert resolved["agent"]["head"]["num_blocks"] == 2 and resolved["agent"]["batch_size"] == 32

@@ -32,8 +32,8 @@ def test_round_trip_gives_identical_weights_optimizer_and_actions(tmp_path):
     batch = tiny.toy_batch(6)
     seed = tf.constant([11, 12], tf.int32)
     np.testing.assert_array_equal(
-        agent.act(batch["observations"], batch["actor_goals"], seed).numpy(),
-        fresh.act(batch["observations"], batch["actor_goals"], seed).numpy(),
+        agent.policy.act(batch["observations"], batch["actor_goals"], seed).numpy(),
+        fresh.policy.act(batch["observations"], batch["actor_goals"], seed).numpy(),
     )
     # The next update is the same too: the optimizer state came back exactly.
     _train(agent, 1)

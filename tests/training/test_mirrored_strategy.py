@@ -36,7 +36,7 @@ for name in ("default", "mirrored"):
     trainer.train(tiny_agent_config("gcbc"), tiny_run(root + "/data", steps=6, log_every=2, strategy=name), workdir)
     reader = tf.train.load_checkpoint(workdir + "/checkpoints")
     final[name] = {n: reader.get_tensor(n) for n in reader.get_variable_to_shape_map() if n.startswith("agent/weights")}
-    losses[name] = [r["training/loss"] for r in trainer.metrics_log.read_metrics(workdir)]
+    losses[name] = [r["training/actor/loss"] for r in trainer.metrics_log.read_metrics(workdir)]
 assert final["default"] and final["default"].keys() == final["mirrored"].keys()
 for n in final["default"]:
     np.testing.assert_allclose(final["default"][n], final["mirrored"][n], atol=1e-6, err_msg=n)

@@ -31,12 +31,12 @@ def test_resumed_run_equals_uninterrupted_run(tiny_data_dir, tmp_path):
     assert a.keys() == b.keys() and len(a) > 10
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
-    losses = lambda w: [(r["step"], r["training/loss"]) for r in metrics_log.read_metrics(w)]  # noqa: E731
+    losses = lambda w: [(r["step"], r["training/actor/loss"]) for r in metrics_log.read_metrics(w)]  # noqa: E731
     assert losses(full) == losses(split)
     with open(os.path.join(split, "config.json")) as f:
         assert json.load(f)["agent"]["agent_name"] == "gcbc"
     run = restore.restore_run(split)
-    assert run.step == 20 and run.dims == dict(observation_dim=2, goal_dim=2, action_dim=2)
+    assert run.step == 20 and run.dims == dict(observation_dim=2, goal_dim=2, action_dim=2, action_low=-1.0, action_high=1.0)
 
 
 class _ExplodingAgent(bc_agent.BCAgent):
@@ -49,8 +49,9 @@ class _ExplodingAgent(bc_agent.BCAgent):
 
 
 class _ExplodingTrainer(trainer.Trainer):
-    def build_agent(self, dims):
-        return _ExplodingAgent(self.agent_config, dims["observation_dim"], dims["goal_dim"], dims["action_dim"], total_steps=self.config.steps)
+    def build_agent(self, spec):
+        networks = bc_agent.make_networks(self.agent_config, spec, self.config.seed)
+        return _ExplodingAgent(self.agent_config, spec, networks, total_steps=self.config.steps)
 
 
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tiny_data_dir, tmp_path):
@@ -59,7 +60,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tiny_data_dir,
         _ExplodingTrainer(tiny_agent_config(), tiny_run(tiny_data_dir), workdir).run()
     message = str(error.value)
     checkpoint = os.path.join(workdir, "checkpoints", "ckpt-5")
-    assert "step 10" in message and checkpoint in message and "intact" in message
+    assert "step 10" in message and "actor/loss=nan" in message and checkpoint in message and "intact" in message
     # Update 10 would have been saved (checkpoint_every=5) had the loss been checked after saving.
     assert tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints")) == checkpoint
     assert all(np.all(np.isfinite(v)) for v in _weights(workdir).values())

@@ -1,12 +1,18 @@
-"""Agents: behaviour cloning with normalizing-flow, Gaussian and flow-matching policies.
+"""Agents: learners that receive their networks, declare loss groups, and expose a `Policy`.
 
-`AGENTS` maps a name to its module (one file per agent, its config next to it);
-`make_agent(config, ...)` builds one. Every agent exposes the compiled acting functions
-`act(observations, goals, seed)`, `act_mode(observations, goals)` and
-`policy_log_prob(observations, goals, actions)` used by evaluation and export.
+`AGENTS` maps a name to its module (one file per agent: `get_config()`,
+`make_networks(config, spec, seed)`, `AGENT_CLASS`, `FEED`); `make_agent(config,
+spec, ...)` builds one. The contract is in `tfnfrl.agents.learner`; evaluation and export
+consume `agent.policy` (`tfnfrl.agents.policy.Policy`).
 """
 
 from tfnfrl.agents.bc_agent import BCAgent
-from tfnfrl.agents.registry import AGENTS, check_agent_name, get_config, make_agent
+from tfnfrl.agents.learner import Learner, LossGroup
+from tfnfrl.agents.policy import Policy
+from tfnfrl.agents.registry import AGENTS, check_agent_name, feed, get_config, make_agent
+from tfnfrl.agents.specs import EnvSpec
 
-__all__ = ["AGENTS", "BCAgent", "check_agent_name", "get_config", "make_agent"]
+__all__ = [
+    "AGENTS", "BCAgent", "EnvSpec", "Learner", "LossGroup", "Policy",
+    "check_agent_name", "feed", "get_config", "make_agent",
+]

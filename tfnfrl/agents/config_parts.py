@@ -3,6 +3,17 @@
 import ml_collections
 
 
+def agent_header(agent_name, batch_size=256, goal_conditioned=False, eval_deterministic=False):
+    """The fields every agent config starts with (the agent's own sections follow)."""
+    config = ml_collections.ConfigDict()
+    config.agent_name = agent_name  # Registry name of this agent (tfnfrl.agents.AGENTS).
+    config.goal_conditioned = goal_conditioned  # Condition the policy on goals g as well as s.
+    config.batch_size = batch_size  # Global batch size (split over the replicas of a tf.distribute strategy).
+    config.eval_deterministic = eval_deterministic  # Evaluate with the deterministic action instead of a sample.
+    config.jit_act = True  # XLA-compile the acting functions (lower per-call latency on CPU).
+    return config
+
+
 def encoder_config(hidden_dims=(512, 512, 512, 512), output_dim=64, activation="silu", layer_norm=True):
     """Condition encoder y = MLP(concat(s, g)); the paper's default is 4 x 512 -> 64."""
     config = ml_collections.ConfigDict(

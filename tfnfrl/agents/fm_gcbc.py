@@ -12,17 +12,15 @@ from tfnfrl.agents import config_parts
 from tfnfrl.agents import optimizers
 
 AGENT_CLASS = bc_agent.BCAgent
+FEED = bc_agent.FEED
+make_networks = bc_agent.make_networks
 
 
 def get_config():
-    config = ml_collections.ConfigDict()
-    config.agent_name = "fm_gcbc"  # Registry name of this agent.
-    config.goal_conditioned = True  # Condition on goals relabelled from each trajectory's future.
-    config.batch_size = 256  # Global batch size.
+    # Acting samples from noise (eval_deterministic=True would start the ODE at zero noise).
+    config = config_parts.agent_header("fm_gcbc", batch_size=256, goal_conditioned=True)
     config.action_noise = 0.0  # No extra action noise (flow matching adds its own).
     config.denoise = False  # No denoising step (its log-likelihood is an ODE estimate).
-    config.eval_deterministic = False  # Sample from noise (True starts the ODE at zero noise).
-    config.jit_act = True  # XLA-compile the acting functions (lower per-call latency on CPU).
     config.optimizer = optimizers.optimizer_config(lr=3e-4, warmup_steps=0, final_lr=3e-4, weight_decay=0.0)
     # No encoder: the velocity MLP reads concat(a_t, t, s, g) directly.
     config.encoder = config_parts.encoder_config(hidden_dims=(), output_dim=None)

@@ -13,17 +13,15 @@ from tfnfrl.agents import config_parts
 from tfnfrl.agents import optimizers
 
 AGENT_CLASS = bc_agent.BCAgent
+FEED = bc_agent.FEED
+make_networks = bc_agent.make_networks
 
 
 def get_config():
-    config = ml_collections.ConfigDict()
-    config.agent_name = "gcbc"  # Registry name of this agent.
-    config.goal_conditioned = True  # Condition on goals relabelled from each trajectory's future.
-    config.batch_size = 1024  # Global batch size (OGBench's GCBC).
+    # OGBench's GCBC: batch 1024, acting with the Gaussian mean (its eval temperature 0).
+    config = config_parts.agent_header("gcbc", batch_size=1024, goal_conditioned=True, eval_deterministic=True)
     config.action_noise = 0.0  # No action noise for the Gaussian baseline.
     config.denoise = False  # No denoising step at action time.
-    config.eval_deterministic = True  # Act with the Gaussian mean (OGBench evaluates at temperature 0).
-    config.jit_act = True  # XLA-compile the acting functions (lower per-call latency on CPU).
     config.optimizer = optimizers.optimizer_config(lr=3e-4, warmup_steps=0, final_lr=3e-4, weight_decay=0.0)
     # No encoder: the actor MLP reads concat(s, g) directly, as in OGBench.
     config.encoder = config_parts.encoder_config(hidden_dims=(), output_dim=None)

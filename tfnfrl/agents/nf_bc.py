@@ -4,11 +4,13 @@ from tfnfrl.agents import bc_agent
 from tfnfrl.agents import nf_gcbc
 
 AGENT_CLASS = bc_agent.BCAgent
+FEED = bc_agent.FEED
+make_networks = bc_agent.make_networks
 
 
 def get_config():
     config = nf_gcbc.get_config()  # Same optimizer, noise, denoising and encoder as NF-GCBC.
-    config.agent_name = "nf_bc"  # Registry name of this agent.
+    config.agent_name = "nf_bc"
     config.goal_conditioned = False  # pi(a | s): the encoder reads the observation only.
     config.head.num_blocks = 12  # The paper's plain-BC flow is twice as deep.
     config.sampler = {}  # Transitions are sampled uniformly; the sampler's goals are unused.

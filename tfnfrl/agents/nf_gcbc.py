@@ -13,17 +13,15 @@ from tfnfrl.agents import config_parts
 from tfnfrl.agents import optimizers
 
 AGENT_CLASS = bc_agent.BCAgent
+FEED = bc_agent.FEED
+make_networks = bc_agent.make_networks
 
 
 def get_config():
-    config = ml_collections.ConfigDict()
-    config.agent_name = "nf_gcbc"  # Registry name of this agent.
-    config.goal_conditioned = True  # Condition on goals relabelled from each trajectory's future.
-    config.batch_size = 256  # Global batch size (split over the replicas of a tf.distribute strategy).
+    # Goals are relabelled from each trajectory's future; evaluation samples (no zero-noise mode).
+    config = config_parts.agent_header("nf_gcbc", batch_size=256, goal_conditioned=True)
     config.action_noise = 0.1  # sigma: N(0, sigma^2) noise added to dataset actions before the MLE loss.
     config.denoise = True  # At action time a <- a + sigma^2 * grad_a log pi(a | s, g), then clip to [-1, 1].
-    config.eval_deterministic = False  # Evaluate with the mode (zero noise) instead of a sample.
-    config.jit_act = True  # XLA-compile the acting functions (lower per-call latency on CPU).
     config.optimizer = optimizers.optimizer_config(lr=3e-4, warmup_steps=500, final_lr=1e-6, weight_decay=1e-6)
     config.encoder = config_parts.encoder_config()  # 4 x 512 (Dense -> LayerNorm -> SiLU) -> 64.
     config.head = ml_collections.ConfigDict(

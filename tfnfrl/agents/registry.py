@@ -1,4 +1,4 @@
-"""The AGENTS registry: agent name -> module with `get_config()` and `AGENT_CLASS`."""
+"""The AGENTS registry: agent name -> module (get_config, make_networks, AGENT_CLASS, FEED)."""
 
 from tfnfrl.agents import bc
 from tfnfrl.agents import fm_gcbc
@@ -27,9 +27,15 @@ def get_config(name):
     return AGENTS[name].get_config()
 
 
-def make_agent(config, observation_dim, goal_dim, action_dim, total_steps=1_000_000, seed=0):
-    """Build the agent `config.agent_name` with its networks and optimizer (weights built)."""
+def feed(name):
+    """The batch feed the trainer gives agent `name` (its module's FEED, see tfnfrl.training.feeds)."""
+    check_agent_name(name)
+    return AGENTS[name].FEED
+
+
+def make_agent(config, spec, total_steps=1_000_000, seed=0):
+    """Build the agent `config.agent_name` for `spec` (an EnvSpec): its networks (seeded by `seed`), then the learner."""
     check_agent_name(config.agent_name)
-    return AGENTS[config.agent_name].AGENT_CLASS(
-        config, observation_dim, goal_dim, action_dim, total_steps=total_steps, seed=seed
-    )
+    module = AGENTS[config.agent_name]
+    networks = module.make_networks(config, spec, seed)
+    return module.AGENT_CLASS(config, spec, networks, total_steps=total_steps)

@@ -23,9 +23,10 @@ import hashlib
 import importlib.metadata
 import json
 import os
-import tempfile
 
 import numpy as np
+
+from tfnfrl import jsonio
 
 RECORD_FORMAT = 1
 RECORD_SUFFIX = ".provenance.json"
@@ -94,20 +95,7 @@ def write_record(train_path, val_path, source, **fields):
         files={os.path.basename(p): file_digest(p) for p in (train_path, val_path)},
         **fields,
     )
-    path = record_path(train_path)
-    fd, tmp_path = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                                    dir=os.path.dirname(os.path.abspath(path)))
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(record, f, indent=2, sort_keys=True)
-            f.write("\n")
-        os.chmod(tmp_path, 0o644)
-        os.replace(tmp_path, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp_path)
-        raise
-    return path
+    return jsonio.write_json(record_path(train_path), record)
 
 
 def _read_record(path):

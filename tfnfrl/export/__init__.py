@@ -8,13 +8,13 @@ writes `<export_dir>/<name>/<version>/` with the signatures `serving_default`,
 
 from tfnfrl.export.exporter import DEFAULT_EXPORT_DIR, ExportResult, export_agent, export_workdir, verify_export
 from tfnfrl.export.metadata import ASSET_FILENAME, read_policy_info
-from tfnfrl.export.policy_module import SIGNATURE_NAMES, PolicyModule
+from tfnfrl.export.policy_module import POLICY_SIGNATURES, PolicyModule
 from tfnfrl.export.versions import check_model_name, default_model_name, existing_versions, next_version
 
 __all__ = [
     "ASSET_FILENAME",
     "DEFAULT_EXPORT_DIR",
-    "SIGNATURE_NAMES",
+    "POLICY_SIGNATURES",
     "ExportResult",
     "PolicyModule",
     "check_model_name",

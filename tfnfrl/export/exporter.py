@@ -33,33 +33,41 @@ class ExportResult:
     info: dict
 
 
-def verify_export(agent, saved_model_dir, batch_size=7, seed=(3, 4)):
-    """Reload `saved_model_dir` in this process and compare its signatures with `agent`.
+def verify_export(policy, saved_model_dir, batch_size=7, seed=(3, 4)):
+    """Reload `saved_model_dir` in this process and compare its signatures with `policy` (a Policy).
 
-    Checks serving_default (sampled with `seed`, and deterministic) against `agent.act` /
-    `agent.act_mode`, and log_prob against `agent.policy_log_prob`, on random inputs.
-    Raises RuntimeError naming the signature and the difference if any exceeds
-    VERIFY_TOLERANCE. (The test suite repeats this from a process without tfnfrl.)
+    Checks serving_default (sampled with `seed`, and deterministic) against `policy.act` /
+    `policy.act_mode`, log_prob against `policy.log_prob` and every extra function against
+    its library version, on random inputs. Raises RuntimeError naming the signature and the
+    difference if any exceeds VERIFY_TOLERANCE. (The test suite repeats this from a process
+    without tfnfrl.)
     """
     rng = np.random.default_rng(0)
-    observations = rng.normal(size=(batch_size, agent.observation_dim)).astype(np.float32)
-    goals = rng.normal(size=(batch_size, agent.goal_dim)).astype(np.float32)
-    actions = rng.uniform(-0.9, 0.9, size=(batch_size, agent.action_dim)).astype(np.float32)
+    observations = rng.normal(size=(batch_size, policy.observation_dim)).astype(np.float32)
+    goals = rng.normal(size=(batch_size, policy.goal_dim)).astype(np.float32)
+    actions = rng.uniform(-0.9, 0.9, size=(batch_size, policy.action_dim)).astype(np.float32)
     seed = tf.constant(seed, tf.int32)
     sampled, deterministic = tf.constant(False), tf.constant(True)
     state = dict(observations=observations)
-    if agent.goal_conditioned:
+    if policy.goal_conditioned:
         state["goals"] = goals
     loaded = tf.saved_model.load(saved_model_dir)
-    serve, log_prob = loaded.signatures["serving_default"], loaded.signatures["log_prob"]
+    serve = loaded.signatures["serving_default"]
     pairs = {
-        "serving_default(seed)": (serve(**state, seed=seed, deterministic=sampled)["actions"], agent.act(observations, goals, seed)),
+        "serving_default(seed)": (serve(**state, seed=seed, deterministic=sampled)["actions"], policy.act(observations, goals, seed)),
         "serving_default(deterministic)": (
             serve(**state, seed=seed, deterministic=deterministic)["actions"],
-            agent.act_mode(observations, goals),
+            policy.act_mode(observations, goals),
         ),
-        "log_prob": (log_prob(**state, actions=actions)["log_prob"], agent.policy_log_prob(observations, goals, actions)),
     }
+    if policy.log_prob is not None:
+        served = loaded.signatures["log_prob"](**state, actions=actions)["log_prob"]
+        pairs["log_prob"] = (served, policy.log_prob(observations, goals, actions))
+    for name, (function, inputs) in policy.extra_functions.items():
+        feed = {key: rng.uniform(-0.9, 0.9, size=(batch_size, size)).astype(np.float32) for key, size in inputs.items()}
+        served, library = loaded.signatures[name](**feed), function(*feed.values())
+        for key in library:
+            pairs[f"{name}[{key}]"] = (served[key], library[key])
     for name, (served, library) in pairs.items():
         difference = float(np.max(np.abs(served.numpy() - library.numpy())))
         if not difference <= VERIFY_TOLERANCE:
@@ -70,7 +78,7 @@ def verify_export(agent, saved_model_dir, batch_size=7, seed=(3, 4)):
 
 
 def export_agent(
-    agent,
+    agent_or_policy,
     export_dir,
     name,
     version=None,
@@ -82,21 +90,21 @@ def export_agent(
     checkpoint=None,
     verify=True,
 ):
-    """Write `agent` as the SavedModel `<export_dir>/<name>/<version>/` (see `PolicyModule`).
+    """Write an agent's `Policy` as the SavedModel `<export_dir>/<name>/<version>/` (see `PolicyModule`).
 
     The SavedModel is written to a hidden temporary directory beside the versions (TF
     Serving ignores non-numeric names) and renamed into place only when complete and
     verified, so a server watching `export_dir` never loads a partial export.
 
     Args:
-      agent: the trained agent (e.g. `tfnfrl.agents.BCAgent`).
+      agent_or_policy: a trained learner (its `.policy` is exported) or a `tfnfrl.agents.Policy`.
       export_dir: the model base directory (TF Serving's `model_base_path` parent).
       name: model name (letters, digits, '_', '.', '-').
       version: positive int; None picks the next free one. An existing version raises
         FileExistsError: versions are never overwritten.
       agent_name, env_name, train_step, agent_config, run_config, checkpoint: recorded in
-        `assets/policy_info.json` (agent_name defaults to `agent.config.agent_name`).
-      verify: reload the export and compare it with the agent (`verify_export`).
+        `assets/policy_info.json` (agent_name defaults to the learner's `config.agent_name`).
+      verify: reload the export and compare it with the policy (`verify_export`).
 
     Returns an ExportResult.
     """
@@ -104,15 +112,16 @@ def export_agent(
     model_dir = os.path.join(export_dir, name)
     version = versions.next_version(model_dir) if version is None else version
     final_path = versions.check_new_version(model_dir, version)
-    if agent_config is None and hasattr(agent, "config"):
-        agent_config = agent.config
+    policy = getattr(agent_or_policy, "policy", agent_or_policy)
+    if agent_config is None and hasattr(agent_or_policy, "config"):
+        agent_config = agent_or_policy.config
     if agent_name is None:
-        agent_name = agent_config.agent_name if agent_config is not None else type(agent).__name__
+        agent_name = agent_config.agent_name if agent_config is not None else type(agent_or_policy).__name__
 
     os.makedirs(model_dir, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".export-{version}-", dir=model_dir)
     try:
-        module = policy_module.PolicyModule(agent)
+        module = policy_module.PolicyModule(policy)
         info = metadata.policy_info(
             module, agent_name, env_name=env_name, train_step=train_step, agent_config=agent_config,
             run_config=run_config, checkpoint=checkpoint,
@@ -122,7 +131,7 @@ def export_agent(
             saved_model_dir = os.path.join(staging, "model")
             tf.saved_model.save(module, saved_model_dir, signatures=module.signatures())
         if verify:
-            verify_export(agent, saved_model_dir)
+            verify_export(policy, saved_model_dir)
         versions.check_new_version(model_dir, version)  # Another export may have taken it meanwhile.
         os.rename(saved_model_dir, final_path)
     finally:

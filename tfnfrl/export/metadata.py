@@ -7,7 +7,6 @@ import os
 import tensorflow as tf
 
 import tfnfrl
-from tfnfrl.agents import bc_agent
 
 ASSET_FILENAME = "policy_info.json"
 FORMAT_VERSION = 1  # Bumped when a key of the JSON changes meaning.
@@ -29,13 +28,10 @@ def _plain(config):
 
 def signature_summary(module):
     """{signature: {"inputs": {name: {"dtype", "shape"}}, "outputs": ...}} (shape -1 = any size)."""
-    outputs = {
-        "serving_default": {"actions": [-1, module.action_dim]},
-        "sample_actions": {"actions": [-1, -1, module.action_dim]},
-        "log_prob": {"log_prob": [-1]},
-    }
     summary = {}
-    for name, out in outputs.items():
+    for name in module.signature_names:
+        structured = getattr(module, name).get_concrete_function().structured_outputs
+        out = {key: [-1 if d is None else d for d in tensor.shape.as_list()] for key, tensor in structured.items()}
         inputs = {
             key: {"dtype": spec.dtype.name, "shape": [-1 if d is None else d for d in spec.shape.as_list()]}
             for key, spec in module.input_specs(name).items()
@@ -72,8 +68,8 @@ def policy_info(module, agent_name, env_name=None, train_step=None, agent_config
         # OGBench observations are unbounded; actions are clipped to these bounds.
         "observation_bounds": {"low": None, "high": None},
         "action_bounds": {
-            "low": [bc_agent.ACTION_LOW] * module.action_dim,
-            "high": [bc_agent.ACTION_HIGH] * module.action_dim,
+            "low": [module.action_low] * module.action_dim,
+            "high": [module.action_high] * module.action_dim,
         },
         "signatures": signature_summary(module),
         "non_finite_inputs": NON_FINITE_BEHAVIOUR,

@@ -19,11 +19,12 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfnfrl import keras_defaults
 from tfnfrl import rng
 from tfnfrl.flows import bijectors
 from tfnfrl.flows import conditioners
 from tfnfrl.flows import linear
-from tfnfrl.flows import tracking
+from tfnfrl import tracking
 
 tfb = tfp.bijectors
 tfd = tfp.distributions
@@ -54,6 +55,8 @@ class ConditionalFlow(keras.layers.Layer):
         If False (default), a non-finite value in a row makes that row's outputs NaN and
         leaves every other row untouched (rows never interact).
       init_seed: seed of the random orthogonal matrices the linear flows start from.
+      seed: int or `tfnfrl.rng.SeedStream` seeding the conditioners' kernels, block by
+        block; None: Keras' global default.
 
     Shapes: x [B, d], context [B, k] (None when k = 0), log_prob [B], samples [B, d].
     """
@@ -69,6 +72,7 @@ class ConditionalFlow(keras.layers.Layer):
         use_layer_norm=True,
         validate_args=False,
         init_seed=None,
+        seed=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -87,6 +91,8 @@ class ConditionalFlow(keras.layers.Layer):
         self.use_layer_norm = use_layer_norm
         self.validate_args = validate_args
         self.init_seed = init_seed
+        self.seed = seed if isinstance(seed, int) else None
+        seeds = keras_defaults.seed_stream(seed)
 
         num_masked = event_dim // 2
         if block_type == "coupling":
@@ -97,13 +103,14 @@ class ConditionalFlow(keras.layers.Layer):
                     event_dim - num_masked,
                     hidden_units,
                     use_layer_norm=use_layer_norm,
+                    seed=seeds,
                     name=f"coupling_{i}",
                 )
                 for i in range(num_blocks)
             ]
         else:
             self.affine_conditioners = [
-                conditioners.MaskedConditioner(event_dim, context_dim, hidden_units, name=f"made_{i}")
+                conditioners.MaskedConditioner(event_dim, context_dim, hidden_units, seed=seeds, name=f"made_{i}")
                 for i in range(num_blocks)
             ]
         self.linear_flows = (
@@ -200,7 +207,7 @@ class ConditionalFlow(keras.layers.Layer):
             chain = self.bijector(context)
             z = chain.inverse(x)
             ildj = chain.inverse_log_det_jacobian(x, event_ndims=1)
-        return _standard_normal_log_prob(z) + ildj
+        return rng.standard_normal_log_prob(z) + ildj
 
     def inverse_and_log_det(self, x, context=None):
         """Data -> noise: (z [B, d], log|det dz/dx| [B])."""
@@ -244,7 +251,7 @@ class ConditionalFlow(keras.layers.Layer):
             chain = self.bijector(context)
             x = chain.forward(z)
             fldj = chain.forward_log_det_jacobian(z, event_ndims=1)
-        return x, _standard_normal_log_prob(z) - fldj
+        return x, rng.standard_normal_log_prob(z) - fldj
 
     def call(self, x, context=None):
         """Keras entry point: log_prob(x, context) [B]."""
@@ -265,11 +272,6 @@ class ConditionalFlow(keras.layers.Layer):
             use_layer_norm=self.use_layer_norm,
             validate_args=self.validate_args,
             init_seed=self.init_seed,
+            seed=self.seed,
         )
         return config
-
-
-def _standard_normal_log_prob(z):
-    """log N(z; 0, I) summed over the last axis: [B, d] -> [B]."""
-    d = tf.cast(tf.shape(z)[-1], z.dtype)
-    return -0.5 * tf.reduce_sum(tf.square(z), axis=-1) - 0.5 * d * tf.math.log(2.0 * tf.constant(3.141592653589793, z.dtype))

@@ -9,32 +9,25 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfnfrl.flows import tracking
-
-# PyTorch/Flax-reference initialisation U(-1/sqrt(fan_in), 1/sqrt(fan_in)): the paper's
-# hyper-parameters were tuned with it.
-_FAN_IN_UNIFORM = dict(scale=1.0 / 3.0, mode="fan_in", distribution="uniform")
-# Flax's LeakyReLU slope and LayerNorm epsilon (Keras defaults are 0.3 and 1e-3).
-LEAKY_RELU_SLOPE = 0.01
-LAYER_NORM_EPSILON = 1e-6
+from tfnfrl import keras_defaults
+from tfnfrl import tracking
 
 
-def _affine_mlp(hidden_units, output_units, use_layer_norm, prefix):
+def _affine_mlp(hidden_units, output_units, use_layer_norm, prefix, seeds):
     """Dense(h) -> LeakyReLU -> LayerNorm -> Dense(h') -> LeakyReLU -> LayerNorm -> Dense(out=0)."""
     layers = []
     for i, units in enumerate(hidden_units):
         layers.append(
             keras.layers.Dense(
                 units,
-                kernel_initializer=keras.initializers.VarianceScaling(**_FAN_IN_UNIFORM),
+                # U(+-1/sqrt(fan_in)): the initialisation the paper's hyper-parameters were tuned with.
+                kernel_initializer=keras_defaults.fan_in_uniform(seeds),
                 name=f"{prefix}_dense{i}",
             )
         )
-        layers.append(keras.layers.LeakyReLU(LEAKY_RELU_SLOPE, name=f"{prefix}_act{i}"))
+        layers.append(keras.layers.LeakyReLU(keras_defaults.LEAKY_RELU_SLOPE, name=f"{prefix}_act{i}"))
         if use_layer_norm:
-            layers.append(
-                keras.layers.LayerNormalization(epsilon=LAYER_NORM_EPSILON, name=f"{prefix}_norm{i}")
-            )
+            layers.append(keras_defaults.layer_norm(f"{prefix}_norm{i}"))
     # Zero-initialised output: every block starts as the identity map.
     layers.append(keras.layers.Dense(output_units, kernel_initializer="zeros", name=f"{prefix}_out"))
     return layers
@@ -56,7 +49,7 @@ class CouplingConditioner(keras.layers.Layer):
     affine parameters are learned constants.
     """
 
-    def __init__(self, num_masked, context_dim, output_units, hidden_units, use_layer_norm=True, **kwargs):
+    def __init__(self, num_masked, context_dim, output_units, hidden_units, use_layer_norm=True, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.num_masked = num_masked
         self.context_dim = context_dim
@@ -64,9 +57,12 @@ class CouplingConditioner(keras.layers.Layer):
         self.hidden_units = hidden_units
         self.use_layer_norm = use_layer_norm
         widths = (hidden_units + context_dim, hidden_units)
-        self._shift_layers = tracking.track_items(self, "t", _affine_mlp(widths, output_units, use_layer_norm, "t"))
+        seeds = keras_defaults.seed_stream(seed)
+        self._shift_layers = tracking.track_items(
+            self, "t", _affine_mlp(widths, output_units, use_layer_norm, "t", seeds)
+        )
         self._log_scale_layers = tracking.track_items(
-            self, "s", _affine_mlp(widths, output_units, use_layer_norm, "s")
+            self, "s", _affine_mlp(widths, output_units, use_layer_norm, "s", seeds)
         )
 
     @property
@@ -136,8 +132,9 @@ class MaskedConditioner(keras.layers.Layer):
     No LayerNorm: normalising across hidden units would leak future inputs into the output.
     """
 
-    def __init__(self, event_dim, context_dim, hidden_units, num_hidden_layers=2, **kwargs):
+    def __init__(self, event_dim, context_dim, hidden_units, num_hidden_layers=2, seed=None, **kwargs):
         super().__init__(**kwargs)
+        self._seeds = keras_defaults.seed_stream(seed)
         self.event_dim = event_dim
         self.context_dim = context_dim
         self.hidden_units = hidden_units
@@ -146,7 +143,7 @@ class MaskedConditioner(keras.layers.Layer):
     def build(self, input_shape=None):
         widths = [self.hidden_units] * self.num_hidden_layers
         masks = made_masks(self.event_dim, widths)
-        init = keras.initializers.VarianceScaling(**_FAN_IN_UNIFORM)
+        init = keras_defaults.fan_in_uniform(self._seeds)
         self._masks = [tf.constant(m) for m in masks]
         self._kernels, self._biases = [], []
         fan_in = self.event_dim
@@ -170,7 +167,7 @@ class MaskedConditioner(keras.layers.Layer):
             h = tf.matmul(h, kernel * self._masks[i]) + bias
             if i == 0 and self.context_dim:
                 h = h + tf.matmul(context, self._context_kernel)
-            h = tf.nn.leaky_relu(h, LEAKY_RELU_SLOPE)
+            h = tf.nn.leaky_relu(h, keras_defaults.LEAKY_RELU_SLOPE)
         out_mask = tf.tile(self._masks[-1], [1, 2])
         out = tf.matmul(h, self._out_kernel * out_mask) + self._out_bias
         shift, log_scale = tf.split(out, 2, axis=-1)

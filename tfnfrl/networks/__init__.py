@@ -1,9 +1,10 @@
-"""Networks: the condition encoder and the interchangeable policy heads.
+"""Networks: encoders, Q-function ensembles and the interchangeable policy heads.
 
 Every head implements `PolicyHead` (`log_prob`, `sample`, `mode`, `training_loss`), so an
 agent swaps a Gaussian, a normalizing flow or a flow-matching policy by name alone.
 """
 
+from tfnfrl.networks.critic import CriticEnsemble
 from tfnfrl.networks.encoders import ConditionEncoder
 from tfnfrl.networks.flow_head import FlowHead
 from tfnfrl.networks.flow_matching_head import FlowMatchingHead, VelocityField
@@ -31,6 +32,7 @@ __all__ = [
     "HEADS",
     "MLP",
     "ConditionEncoder",
+    "CriticEnsemble",
     "FlowHead",
     "FlowMatchingHead",
     "GaussianHead",

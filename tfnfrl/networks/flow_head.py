@@ -44,6 +44,7 @@ class FlowHead(policy_head.PolicyHead):
             hidden_units=hidden_units,
             block_type=block_type,
             init_seed=init_seed,
+            seed=self.init_seeds,
             name="flow",
         )
 

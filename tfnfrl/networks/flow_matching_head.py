@@ -1,6 +1,5 @@
 """Flow-matching policy head (FM-GCBC baseline): an MLP velocity field sampled with Euler steps."""
 
-import math
 
 import keras
 import tensorflow as tf
@@ -14,14 +13,18 @@ from tfnfrl import rng
 class VelocityField(keras.layers.Layer):
     """v(x_t, t, y) = MLP(concat(x_t, t, y)): [B, d], [B, 1], [B, k] -> [B, d]."""
 
-    def __init__(self, action_dim, context_dim, hidden_dims=(512, 512, 512, 512), activation="gelu", layer_norm=True, **kwargs):
+    def __init__(
+        self, action_dim, context_dim, hidden_dims=(512, 512, 512, 512), activation="gelu", layer_norm=True, seed=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
+        self.seed = seed if isinstance(seed, int) else None
         self.action_dim = action_dim
         self.context_dim = context_dim
         self.hidden_dims = tuple(hidden_dims)
         self.activation = activation
         self.layer_norm = layer_norm
-        self.mlp = mlp.MLP(hidden_dims, action_dim, activation=activation, layer_norm=layer_norm, name="mlp")
+        self.mlp = mlp.MLP(hidden_dims, action_dim, activation=activation, layer_norm=layer_norm, seed=seed, name="mlp")
 
     def build(self, input_shape=None):
         self.mlp.build((None, self.action_dim + 1 + self.context_dim))
@@ -38,6 +41,7 @@ class VelocityField(keras.layers.Layer):
             hidden_dims=self.hidden_dims,
             activation=self.activation,
             layer_norm=self.layer_norm,
+            seed=self.seed,
         )
         return config
 
@@ -80,7 +84,8 @@ class FlowMatchingHead(policy_head.PolicyHead):
         self.layer_norm = layer_norm
         self.num_steps = num_steps
         self.velocity = VelocityField(
-            action_dim, context_dim, hidden_dims, activation=activation, layer_norm=layer_norm, name="velocity"
+            action_dim, context_dim, hidden_dims, activation=activation, layer_norm=layer_norm, seed=self.init_seeds,
+            name="velocity",
         )
 
     def build(self, input_shape=None):
@@ -119,7 +124,7 @@ class FlowMatchingHead(policy_head.PolicyHead):
             jacobian = tape.batch_jacobian(v, x)  # [B, d, d]
             divergence += tf.linalg.trace(jacobian) / self.num_steps
             x = x - v / self.num_steps
-        base = -0.5 * tf.reduce_sum(tf.square(x), axis=-1) - 0.5 * self.action_dim * math.log(2.0 * math.pi)
+        base = rng.standard_normal_log_prob(x)
         return base - divergence
 
     def training_loss(self, actions, context, seed):

@@ -1,6 +1,5 @@
 """Gaussian policy head: OGBench's GCBC actor (MLP trunk, linear mean, state-independent std)."""
 
-import math
 
 import keras
 import tensorflow as tf
@@ -47,7 +46,8 @@ class GaussianHead(policy_head.PolicyHead):
         self.log_std_min = float(log_std_min)
         self.log_std_max = float(log_std_max)
         self.mean_net = mlp.MLP(
-            hidden_dims, action_dim, activation=activation, layer_norm=layer_norm, output_init_scale=1e-2, name="mean_net"
+            hidden_dims, action_dim, activation=activation, layer_norm=layer_norm, output_init_scale=1e-2, seed=self.init_seeds,
+            name="mean_net",
         )
 
     def build(self, input_shape=None):
@@ -69,11 +69,7 @@ class GaussianHead(policy_head.PolicyHead):
         policy_head.check_shapes(self, actions=actions)
         mean, std = self.mean_and_std(context)
         z = (actions - mean) / std
-        return (
-            -0.5 * tf.reduce_sum(tf.square(z), axis=-1)
-            - tf.reduce_sum(tf.math.log(std))
-            - 0.5 * self.action_dim * math.log(2.0 * math.pi)
-        )
+        return rng.standard_normal_log_prob(z) - tf.reduce_sum(tf.math.log(std))
 
     def sample(self, context, seed):
         mean, std = self.mean_and_std(context)

@@ -2,13 +2,7 @@
 
 import keras
 
-# Flax's LayerNorm epsilon (Keras defaults to 1e-3); the reference code is in JAX.
-LAYER_NORM_EPSILON = 1e-6
-
-
-def default_kernel_init(scale=1.0):
-    """OGBench's `default_init`: variance scaling over fan_avg, uniform."""
-    return keras.initializers.VarianceScaling(scale=scale, mode="fan_avg", distribution="uniform")
+from tfnfrl import keras_defaults
 
 
 @keras.saving.register_keras_serializable(package="tfnfrl")
@@ -16,7 +10,8 @@ class MLP(keras.layers.Layer):
     """x [B, n] -> [B, hidden_dims[-1]] (or [B, output_dim]).
 
     Each hidden layer is Dense -> (LayerNorm) -> activation, the order of the paper's
-    encoder (Dense -> LayerNorm -> SiLU). With `output_dim` set, a final Dense to
+    encoder (Dense -> LayerNorm -> SiLU), or Dense -> activation -> (LayerNorm) with
+    `norm_after_activation` (OGBench's / FQL's critic MLPs: Dense -> GELU -> LayerNorm). With `output_dim` set, a final Dense to
     `output_dim` without activation follows, its kernel scaled by `output_init_scale`
     (OGBench's actor mean uses 1e-2 so the initial policy is near zero).
 
@@ -25,8 +20,11 @@ class MLP(keras.layers.Layer):
         identity when output_dim is None too).
       output_dim: size of a final linear layer, or None for none.
       activation: any Keras activation name ("silu", "gelu", "relu", ...).
-      layer_norm: LayerNorm after each hidden Dense.
+      layer_norm: a LayerNorm in each hidden layer.
+      norm_after_activation: put it after the activation instead of before.
       output_init_scale: variance-scaling factor of the final layer's kernel.
+      seed: int or `tfnfrl.rng.SeedStream` seeding the kernels in layer order; None: Keras'
+        global default.
     """
 
     def __init__(
@@ -36,6 +34,8 @@ class MLP(keras.layers.Layer):
         activation="silu",
         layer_norm=True,
         output_init_scale=1.0,
+        norm_after_activation=False,
+        seed=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -50,17 +50,24 @@ class MLP(keras.layers.Layer):
         self.activation = activation
         self.layer_norm = bool(layer_norm)
         self.output_init_scale = float(output_init_scale)
+        self.norm_after_activation = bool(norm_after_activation)
+        self.seed = seed if isinstance(seed, int) else None
+        seeds = keras_defaults.seed_stream(seed)
 
         self._layers = []
         for i, width in enumerate(hidden_dims):
-            self._layers.append(keras.layers.Dense(width, kernel_initializer=default_kernel_init(), name=f"dense{i}"))
+            self._layers.append(keras.layers.Dense(width, kernel_initializer=keras_defaults.variance_scaling(seeds), name=f"dense{i}"))
+            hidden = [keras.layers.Activation(activation, name=f"act{i}")]
             if self.layer_norm:
-                self._layers.append(keras.layers.LayerNormalization(epsilon=LAYER_NORM_EPSILON, name=f"norm{i}"))
-            self._layers.append(keras.layers.Activation(activation, name=f"act{i}"))
+                norm = keras_defaults.layer_norm(f"norm{i}")
+                hidden = hidden + [norm] if self.norm_after_activation else [norm] + hidden
+            self._layers.extend(hidden)
         if self.output_dim is not None:
             self._layers.append(
                 keras.layers.Dense(
-                    self.output_dim, kernel_initializer=default_kernel_init(self.output_init_scale), name="output"
+                    self.output_dim,
+                    kernel_initializer=keras_defaults.variance_scaling(seeds, self.output_init_scale),
+                    name="output",
                 )
             )
 
@@ -91,5 +98,7 @@ class MLP(keras.layers.Layer):
             activation=self.activation,
             layer_norm=self.layer_norm,
             output_init_scale=self.output_init_scale,
+            norm_after_activation=self.norm_after_activation,
+            seed=self.seed,
         )
         return config

@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from tfnfrl import keras_defaults
+
 
 class PolicyHead(keras.layers.Layer):
     """A distribution over actions a in R^action_dim given a context y in R^context_dim.
@@ -10,11 +12,15 @@ class PolicyHead(keras.layers.Layer):
     Subclasses implement `log_prob`, `sample` and `mode`; `training_loss` defaults to the
     negative log-likelihood (maximum likelihood), which flow-matching heads override with
     their own regression objective. Shapes: actions [B, action_dim], context [B, context_dim].
-    `seed` is a stateless seed: an int32 Tensor of shape [2].
+    `seed` arguments of the methods are stateless seeds: int32 Tensors of shape [2]. The
+    constructor's `seed` (int or `tfnfrl.rng.SeedStream`, None: Keras' default) seeds the
+    head's weight initialisers; subclasses build their layers from `self.init_seeds`.
     """
 
-    def __init__(self, action_dim, context_dim, **kwargs):
+    def __init__(self, action_dim, context_dim, seed=None, **kwargs):
         super().__init__(**kwargs)
+        self.seed = seed if isinstance(seed, int) else None
+        self.init_seeds = keras_defaults.seed_stream(seed)
         for name, value in (("action_dim", action_dim), ("context_dim", context_dim)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
@@ -47,7 +53,7 @@ class PolicyHead(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(action_dim=self.action_dim, context_dim=self.context_dim)
+        config.update(action_dim=self.action_dim, context_dim=self.context_dim, seed=self.seed)
         return config
 
 

@@ -41,6 +41,12 @@ def success_table(results):
     return "\n".join(lines)
 
 
+def loss_keys(rows):
+    """The "training/<group>/loss" and "validation/<group>/loss" metric names in metrics rows, sorted."""
+    keys = {k for r in rows for k in r if k.count("/") == 2 and k.endswith("/loss")}
+    return sorted(k for k in keys if k.split("/")[0] in ("training", "validation"))
+
+
 def plot_learning_curve(workdirs, path, title=None):
     """Save a PNG of evaluation success (mean over tasks) and training loss against steps.
 
@@ -55,16 +61,15 @@ def plot_learning_curve(workdirs, path, title=None):
     for label, workdir in workdirs.items():
         rows = metrics_log.read_metrics(workdir)
         evals = [(r["step"], r["evaluation/success/mean"]) for r in rows if r.get("evaluation/success/mean") is not None]
-        losses = [(r["step"], r["training/loss"]) for r in rows if r.get("training/loss") is not None]
-        val = [(r["step"], r["validation/loss"]) for r in rows if r.get("validation/loss") is not None]
         if evals:
             ax_success.plot(*zip(*evals), marker="o", label=label)
-        if losses:
-            ax_loss.plot(*zip(*losses), label=f"{label} train")
-        if val:
-            ax_loss.plot(*zip(*val), linestyle="--", label=f"{label} validation")
+        for key in loss_keys(rows):
+            points = [(r["step"], r[key]) for r in rows if r.get(key) is not None]
+            split, group = key.split("/")[:2]
+            style = "--" if split == "validation" else "-"
+            ax_loss.plot(*zip(*points), linestyle=style, label=f"{label} {group} {split}")
     ax_success.set(xlabel="training step", ylabel="success rate (mean over tasks)", ylim=(-0.02, 1.02))
-    ax_loss.set(xlabel="training step", ylabel="loss (NLL for likelihood heads)")
+    ax_loss.set(xlabel="training step", ylabel="loss per group (NLL for likelihood heads)")
     for ax in (ax_success, ax_loss):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)

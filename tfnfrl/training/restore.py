@@ -16,9 +16,10 @@ class RestoredRun:
     """A workdir's agent with the weights of one checkpoint.
 
     Attributes:
-      agent: the agent (e.g. `BCAgent`) with restored weights and optimizer state.
+      agent: the learner (e.g. `BCAgent`) with restored weights, targets and optimizer state;
+        `agent.policy` is what evaluation and export use.
       agent_config, run_config: the resolved configs the run was trained with.
-      dims: {"observation_dim", "goal_dim", "action_dim"}.
+      dims: the data spec as a dict (`tfnfrl.agents.EnvSpec.to_dict`).
       step: training updates completed at that checkpoint.
       checkpoint: the checkpoint's path prefix.
     """
@@ -37,14 +38,8 @@ def restore_run(workdir, step=None):
     Raises FileNotFoundError if the workdir has no config.json or no such checkpoint.
     """
     agent_config, run_config, dims = run_config_lib.load(workdir)
-    agent = agents.make_agent(
-        agent_config,
-        dims["observation_dim"],
-        dims["goal_dim"],
-        dims["action_dim"],
-        total_steps=run_config.steps,
-        seed=run_config.seed,
-    )
+    spec = agents.EnvSpec.from_dict(dims)
+    agent = agents.make_agent(agent_config, spec, total_steps=run_config.steps, seed=run_config.seed)
     directory = os.path.join(workdir, trainer.CHECKPOINT_DIR)
     path = checkpoints.checkpoint_path(directory, step)
     restored_step = checkpoints.Checkpointer(directory, agent, seed=run_config.seed).restore(path)

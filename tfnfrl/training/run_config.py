@@ -1,23 +1,28 @@
-"""The run config (what to train on, for how long, how to log) and the workdir's config.json."""
+"""The run config (what to train on, for how long, how to log), its defaults, and the workdir's config.json."""
 
 import json
 import os
 
 import ml_collections
 
+from tfnfrl import jsonio
+
 CONFIG_FILE = "config.json"
+DEFAULT_RUNS_DIR = "runs"
 
 
 def get_run_config():
-    """Defaults of a training run; launch/train.py sets these from its flags."""
+    """Defaults of a training run; launch/train.py overrides any field with --run.<field>=<value>."""
     config = ml_collections.ConfigDict()
     config.env_name = "pointmaze-medium-navigate-v0"  # OGBench dataset name (tfnfrl.envs.registry.SUPPORTED_ENVS).
     config.dataset_dir = ml_collections.config_dict.placeholder(str)  # Dataset directory; None: OGBench's ~/.ogbench/data.
+    config.data_source = "auto"  # A missing dataset: auto (download, else generate) | download | generate.
     config.steps = 1_000_000  # Total training updates (also the learning-rate schedule's horizon).
     config.seed = 0  # Seeds weight init, batch sampling, training noise and evaluation episodes.
     config.eval_every = 100_000  # Evaluate every this many updates (and at the end); 0: only at the end.
     config.eval_episodes = 50  # Episodes per evaluation task (the paper: 50); 0: no evaluation.
-    config.eval_tasks = (1, 2, 3, 4, 5)  # OGBench evaluation task ids.
+    config.eval_tasks = (1, 2, 3, 4, 5)  # OGBench evaluation task ids (singletask envs use their own task).
+    config.eval_workers = ml_collections.config_dict.placeholder(int)  # Env worker processes; None: min(cores, episodes).
     config.log_every = 1000  # Write training/validation metrics every this many updates.
     config.checkpoint_every = 10_000  # Save a checkpoint every this many updates (and at the end).
     config.keep_checkpoints = 3  # How many recent checkpoints to keep.
@@ -29,9 +34,14 @@ def get_run_config():
 
 # Fields of the run config that may change between a run and its resumption.
 RESUMABLE_FIELDS = (
-    "steps", "eval_every", "eval_episodes", "eval_tasks", "log_every", "checkpoint_every",
-    "keep_checkpoints", "strategy", "jit_compile", "progress", "dataset_dir",
+    "steps", "eval_every", "eval_episodes", "eval_tasks", "eval_workers", "log_every", "checkpoint_every",
+    "keep_checkpoints", "strategy", "jit_compile", "progress", "dataset_dir", "data_source",
 )
+
+
+def default_workdir(run_config, agent_name, root=DEFAULT_RUNS_DIR):
+    """Where a run lives unless told otherwise: <root>/<env_name>/<agent>/seed<seed>."""
+    return os.path.join(root, run_config.env_name, agent_name, f"seed{run_config.seed}")
 
 
 def to_plain(config):
@@ -39,15 +49,11 @@ def to_plain(config):
     return json.loads(config.to_json())
 
 
-def save(workdir, agent_config, run_config, dims):
-    """Write the resolved configs and the data dims to `workdir/config.json`."""
+def save(workdir, agent_config, run_config, dims, extra=None):
+    """Write the resolved configs, the data dims (an EnvSpec dict) and `extra` (e.g. data provenance) to config.json."""
     data = dict(agent=to_plain(agent_config), run=to_plain(run_config), dims=dict(dims))
-    path = os.path.join(workdir, CONFIG_FILE)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
-    return path
+    data.update(extra or {})
+    return jsonio.write_json(os.path.join(workdir, CONFIG_FILE), data)
 
 
 def load(workdir):
@@ -55,8 +61,7 @@ def load(workdir):
     path = os.path.join(workdir, CONFIG_FILE)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path} not found: {workdir!r} is not a tfnfrl training workdir.")
-    with open(path) as f:
-        data = json.load(f)
+    data = jsonio.read_json(path)
     return ml_collections.ConfigDict(data["agent"]), ml_collections.ConfigDict(data["run"]), data["dims"]
 
 
@@ -65,8 +70,7 @@ def check_compatible(workdir, agent_config, run_config, dims):
     path = os.path.join(workdir, CONFIG_FILE)
     if not os.path.exists(path):
         return
-    with open(path) as f:
-        old = json.load(f)
+    old = jsonio.read_json(path)
     new = dict(agent=to_plain(agent_config), run=to_plain(run_config), dims=dict(dims))
     differences = []
     for section in ("agent", "run", "dims"):

@@ -1,9 +1,9 @@
 """The training loop: data -> compiled distributed updates -> logs, checkpoints, evaluations.
 
 Workdir layout:
-  config.json        resolved agent + run config and the data dims (written first)
-  checkpoints/       ckpt-<step> (tf.train.CheckpointManager)
-  metrics.jsonl      {"step": ..., "training/loss": ..., "evaluation/success/mean": ...} rows
+  config.json        resolved agent + run config and the data spec (written first)
+  checkpoints/       ckpt-<step> (tf.train.CheckpointManager): networks, targets, optimizers
+  metrics.jsonl      {"step": ..., "training/actor/loss": ..., "evaluation/success/mean": ...} rows
   tensorboard/       the same scalars as TensorBoard events
   eval_final.json    the final evaluation (per task, mean, per episode)
 
@@ -11,7 +11,6 @@ Running the same command again resumes from the newest checkpoint and finishes t
 finished run only re-prints its final evaluation.
 """
 
-import json
 import math
 import os
 import time
@@ -23,8 +22,10 @@ from tqdm import tqdm
 from tfnfrl import agents
 from tfnfrl import data
 from tfnfrl import envs
+from tfnfrl import jsonio
 from tfnfrl.envs import registry
 from tfnfrl.training import checkpoints
+from tfnfrl.training import feeds
 from tfnfrl.training import metrics_log
 from tfnfrl.training import run_config as run_config_lib
 from tfnfrl.training import strategies
@@ -35,27 +36,21 @@ CHECKPOINT_DIR = "checkpoints"
 
 
 class NonFiniteLossError(RuntimeError):
-    """Training produced a NaN/inf loss or gradient; the last good checkpoint is untouched."""
+    """Training produced a NaN/inf metric (loss, gradient norm, Q-value, ...); the last good checkpoint is untouched."""
 
 
-def dataset_dims(train_data, goal_conditioned):
-    """{"observation_dim", "goal_dim", "action_dim"} of a loaded dataset (goals are observations)."""
-    observation_dim = int(train_data["observations"].shape[-1])
-    return dict(
-        observation_dim=observation_dim,
-        goal_dim=observation_dim if goal_conditioned else 0,
-        action_dim=int(train_data["actions"].shape[-1]),
-    )
+class DivergenceError(NonFiniteLossError):
+    """Training metrics stayed finite but left the range the learner allows (e.g. a diverging critic)."""
 
 
-def check_goal_dims(evaluator, dims, env_name):
-    """Refuse a goal-conditioned agent whose goal size differs from the environment's goals.
+def check_goal_dims(evaluator, spec, env_name):
+    """Refuse an agent whose goal size differs from the environment's goals.
 
     (`tfnfrl.data.load_datasets` already checks observation and action sizes.)
     """
-    if dims["goal_dim"] and tuple(evaluator.goal_shape) != (dims["goal_dim"],):
+    if spec.goal_dim and tuple(evaluator.goal_shape) != (spec.goal_dim,):
         raise ValueError(
-            f"The agent's goals are dataset observations of size {dims['goal_dim']}, but {env_name}'s "
+            f"The agent's goals are dataset observations of size {spec.goal_dim}, but {env_name}'s "
             f"evaluation goals have shape {tuple(evaluator.goal_shape)}."
         )
 
@@ -83,38 +78,27 @@ class Trainer:
         self.agent_config = agent_config
         self.config = run_config
         self.workdir = workdir
+        data.sources.check_data_source(run_config.data_source)
+        self.feed = agents.feed(agent_config.agent_name)
+        feeds.check_feed(self.feed)
         self.evaluator = None
         self.eval_task_ids = None
 
     # ------------------------------------------------------------------ pieces
-    def build_agent(self, dims):
-        """The agent to train (called inside the strategy's scope)."""
-        return agents.make_agent(
-            self.agent_config,
-            dims["observation_dim"],
-            dims["goal_dim"],
-            dims["action_dim"],
-            total_steps=self.config.steps,
-            seed=self.config.seed,
-        )
+    def build_agent(self, spec):
+        """The learner to train (called inside the strategy's scope)."""
+        return agents.make_agent(self.agent_config, spec, total_steps=self.config.steps, seed=self.config.seed)
 
     def load_data(self):
         """(train, val) dataset dicts through tfnfrl.data."""
-        return data.load_datasets(self.config.env_name, self.config.dataset_dir)
-
-    def make_sampler(self, dataset, seed):
-        """GCSampler with the agent's goal sampling (`config.sampler` overrides its defaults).
-
-        Agents that are not goal-conditioned use it too and ignore `actor_goals`: it samples
-        transitions uniformly from any dataset (TransitionSampler needs singletask rewards).
-        """
-        sampler_config = data.gc_sampler_config()
-        sampler_config.update(self.agent_config.sampler)
-        return data.GCSampler(dataset, sampler_config, seed)
+        return data.load_datasets(self.config.env_name, self.config.dataset_dir, data_source=self.config.data_source)
 
     def make_evaluator(self):
         """One set of evaluation envs, reused by every evaluation of the run."""
-        return envs.Evaluator(self.config.env_name, episodes_per_task=self.config.eval_episodes)
+        kwargs = {}
+        if self.config.get("eval_workers") is not None:
+            kwargs["num_workers"] = self.config.eval_workers
+        return envs.Evaluator(self.config.env_name, episodes_per_task=self.config.eval_episodes, **kwargs)
 
     def check_eval_tasks(self):
         """The task ids to evaluate, checked before training rather than after it.
@@ -132,19 +116,15 @@ class Trainer:
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, agent, step, log):
         """Evaluate the current policy; log "evaluation/..." scalars at `step`; return the result."""
-        policy = agent.policy_fn(seed=self.config.seed)
+        policy = agent.policy.policy_fn(seed=self.config.seed)
         result = self.evaluator(policy, task_ids=self.eval_task_ids, seed=self.config.seed, progress=self.config.progress)
         log.write(step, {f"evaluation/{k}": v for k, v in envs.scalar_metrics(result).items()})
         return result
 
     def write_final(self, result, step):
         """Write `eval_final.json` (atomically) and return its path."""
-        path = os.path.join(self.workdir, FINAL_EVAL_FILE)
         payload = dict(result, step=int(step), agent=self.agent_config.agent_name, env_name=self.config.env_name)
-        with open(path + ".tmp", "w") as f:
-            json.dump(payload, f, indent=2, sort_keys=True)
-        os.replace(path + ".tmp", path)
-        return path
+        return jsonio.write_json(os.path.join(self.workdir, FINAL_EVAL_FILE), payload)
 
     # ------------------------------------------------------------------ the loop
     def run(self):
@@ -152,17 +132,20 @@ class Trainer:
         cfg = self.config
         os.makedirs(self.workdir, exist_ok=True)
         train_data, val_data = self.load_data()
-        dims = dataset_dims(train_data, self.agent_config.goal_conditioned)
-        run_config_lib.check_compatible(self.workdir, self.agent_config, cfg, dims)
+        spec = agents.EnvSpec.from_dataset(train_data)
+        run_config_lib.check_compatible(self.workdir, self.agent_config, cfg, spec.to_dict())
         if cfg.eval_episodes > 0:
             self.evaluator = self.make_evaluator()
-            check_goal_dims(self.evaluator, dims, cfg.env_name)
+            if self.agent_config.get("goal_conditioned", False):
+                check_goal_dims(self.evaluator, spec, cfg.env_name)
             self.eval_task_ids = self.check_eval_tasks()
-        run_config_lib.save(self.workdir, self.agent_config, cfg, dims)
+        provenance = data.dataset_provenance(cfg.env_name, cfg.dataset_dir)
+        logging.info("Data: %s (%s).", provenance["source"], provenance.get("note", ""))
+        run_config_lib.save(self.workdir, self.agent_config, cfg, spec.to_dict(), extra=dict(data=provenance))
 
         strategy = strategies.make_strategy(cfg.strategy)
         with strategy.scope():
-            agent = self.build_agent(dims)
+            agent = self.build_agent(spec)
         checkpointer = checkpoints.Checkpointer(
             os.path.join(self.workdir, CHECKPOINT_DIR), agent, seed=cfg.seed, max_to_keep=cfg.keep_checkpoints
         )
@@ -194,8 +177,7 @@ class Trainer:
         if self.evaluator is None:
             return {}
         if os.path.exists(path):
-            with open(path) as f:
-                result = json.load(f)
+            result = jsonio.read_json(path)
             if result.get("step") == self.config.steps:
                 return result
         result = self.evaluate(agent, self.config.steps, log)
@@ -209,33 +191,37 @@ class Trainer:
             raise ValueError(
                 f"batch_size={batch_size} must be divisible by the {strategy.num_replicas_in_sync} replicas."
             )
-        sampler = self.make_sampler(train_data, cfg.seed)
-        val_sampler = self.make_sampler(val_data, cfg.seed + 1)
+        sampler = feeds.make_sampler(self.feed, self.agent_config, train_data, cfg.seed)
+        val_sampler = feeds.make_sampler(self.feed, self.agent_config, val_data, cfg.seed + 1)
         batches = iter(data.make_tf_dataset(sampler, batch_size, start_step=start, strategy=strategy))
         update = train_step_lib.make_train_step(agent, strategy, batch_size, cfg.seed, jit_compile=cfg.jit_compile)
         validation = tf.function(agent.validation_metrics, jit_compile=cfg.jit_compile)
+        first_loss = f"{agent.loss_groups[0].name}/loss"
 
         window_start, window_steps = time.perf_counter(), 0
         bar = tqdm(total=cfg.steps, initial=start, unit="step", desc=f"train {self.agent_config.agent_name}",
                    disable=not cfg.progress, dynamic_ncols=True, mininterval=1.0)
         with bar:
             for step in range(start, cfg.steps):
-                info = update(next(batches), tf.constant(step, tf.int64))
+                info = {k: float(v) for k, v in update(next(batches), tf.constant(step, tf.int64)).items()}
                 done = step + 1
-                loss, grad_norm = float(info["loss"]), float(info["grad_norm"])
-                if not (math.isfinite(loss) and math.isfinite(grad_norm)):
-                    self._stop_non_finite(done, loss, grad_norm, checkpointer)
+                self._check_metrics(agent, done, info, checkpointer)
                 bar.update(1)
                 window_steps += 1
                 if done % cfg.log_every == 0 or done == cfg.steps:
                     elapsed = time.perf_counter() - window_start
-                    val_batch = val_sampler.sample(batch_size, step)
-                    metrics = {f"training/{k}": float(v) for k, v in info.items()}
-                    metrics["training/learning_rate"] = float(tf.convert_to_tensor(agent.optimizer.learning_rate))
+                    metrics = {f"training/{k}": v for k, v in info.items()}
+                    for group in agent.loss_groups:
+                        learning_rate = float(tf.convert_to_tensor(group.optimizer.learning_rate))
+                        metrics[f"training/{group.name}/learning_rate"] = learning_rate
                     metrics["training/steps_per_second"] = window_steps / max(elapsed, 1e-9)
-                    metrics.update({f"validation/{k}": float(v) for k, v in validation(val_batch).items()})
+                    val_metrics = validation(val_sampler.sample(batch_size, step))
+                    metrics.update({f"validation/{k}": float(v) for k, v in val_metrics.items()})
                     log.write(done, metrics)
-                    bar.set_postfix(loss=f"{loss:.3f}", val=f"{metrics['validation/loss']:.3f}")
+                    postfix = {"loss": f"{info[first_loss]:.3f}"}
+                    if f"validation/{first_loss}" in metrics:
+                        postfix["val"] = f"{metrics[f'validation/{first_loss}']:.3f}"
+                    bar.set_postfix(**postfix)
                     window_start, window_steps = time.perf_counter(), 0
                 if done % cfg.checkpoint_every == 0 or done == cfg.steps:
                     checkpointer.save(done)
@@ -243,21 +229,29 @@ class Trainer:
                     self.evaluate(agent, done, log)
                     window_start, window_steps = time.perf_counter(), 0
 
-    def _stop_non_finite(self, done, loss, grad_norm, checkpointer):
+    def _check_metrics(self, agent, done, info, checkpointer):
+        """Stop (without saving) on a non-finite metric of any loss group, or on the learner's divergence check."""
+        bad = {k: v for k, v in info.items() if not math.isfinite(v)}
+        problem = (
+            f"non-finite training metrics ({', '.join(f'{k}={v}' for k, v in sorted(bad.items()))})" if bad
+            else agent.check_metrics(info)
+        )
+        if problem is None:
+            return
         latest = checkpointer.latest
         where = (
             f"The last good checkpoint, {latest} (step {int(latest.rsplit('-', 1)[-1])}), is intact"
             if latest
             else "No checkpoint had been saved yet"
         )
-        raise NonFiniteLossError(
-            f"Non-finite training loss at step {done} (loss={loss}, grad_norm={grad_norm}); the run stopped "
-            f"without saving. {where}. Lower the learning rate (--config.optimizer.lr) or enable "
-            "--config.optimizer.global_clipnorm, then rerun the same command to resume from it."
+        error = NonFiniteLossError if bad else DivergenceError
+        raise error(
+            f"Training stopped at step {done}: {problem}; the run stopped without saving. {where}. Lower the "
+            "learning rate (--config.optimizer.lr) or enable --config.optimizer.global_clipnorm, then rerun the "
+            "same command to resume from it."
         )
 
 
 def train(agent_config, run_config, workdir):
     """Train `agent_config` per `run_config` in `workdir` (resuming if possible); returns the final eval."""
     return Trainer(agent_config, run_config, workdir).run()
-
