@@ -59,7 +59,8 @@ def raw_steps_per_second(env_name, steps):
     return steps / elapsed
 
 
-_BUSY_LOOP = "import time; t = time.perf_counter(); sum(i * i for i in range(6_000_000)); print(time.perf_counter() - t)"
+_BUSY_LOOP = ("import time; t = time.perf_counter(); sum(i * i for i in range(6_000_000)); "
+              "print(time.perf_counter() - t)")
 
 
 def parallel_capacity():
@@ -118,7 +119,8 @@ def table(rows, raw):
         lines.append(
             f"| {row['env']} | {row['episodes']} | {workers} | {row['env_steps']} "
             f"| {row['seconds']:.2f} | {row['steps_per_second']:.0f} | {ratio} "
-            f"| {row['calls_per_second']:.0f} | {row['build_seconds']:.2f} | {raw[row['env']]:.0f} |"
+            f"| {row['calls_per_second']:.0f} | {row['build_seconds']:.2f} "
+            f"| {raw[row['env']]:.0f} |"
         )
     return "\n".join(lines)
 

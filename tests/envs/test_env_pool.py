@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.envs import reference
-from tfnfrl.envs import EnvPool, WorkerError, env_pool
+from tfnfrl.envs import EnvPool, WorkerError, env_pool, worker_process
 
 MAZE = "pointmaze-medium-navigate-v0"
 
@@ -115,6 +115,21 @@ def test_hung_worker_times_out():
         pool.call([0], reference.sleep_in_env, 60)
     assert time.perf_counter() - start < 10
     assert pool.closed
+
+
+def test_interrupted_call_closes_the_pool(monkeypatch):
+    pool = EnvPool(MAZE, 2, num_workers=2)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(worker_process.Worker, "receive", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        pool.reset([0, 1], [0, 1])
+    monkeypatch.undo()
+    assert pool.closed  # Answers may be pending: the pool must not be reused out of step.
+    with pytest.raises(RuntimeError, match="closed by an interrupted reset"):
+        pool.reset([0], [0])
 
 
 def test_bad_arguments():

@@ -122,11 +122,12 @@ def test_reproducible_and_independent_of_batch_size(maze_policy, maze_result):
         assert again[key] == maze_result[key]
     # Episode k does not depend on how many episodes run.
     fewer = evaluate(maze_policy, MAZE, task_ids=(4, 5), episodes_per_task=2, seed=7,
-                     progress=False, env_kwargs=dict(max_episode_steps=MAZE_STEPS))
+                     progress=False, num_workers=0, env_kwargs=dict(max_episode_steps=MAZE_STEPS))
     for task in ("task4", "task5"):
         assert fewer["episode_lengths"][task] == maze_result["episode_lengths"][task][:2]
     other_seed = evaluate(maze_policy, MAZE, task_ids=(4, 5), episodes_per_task=3, seed=8,
-                          progress=False, env_kwargs=dict(max_episode_steps=MAZE_STEPS))
+                          progress=False, num_workers=0,
+                          env_kwargs=dict(max_episode_steps=MAZE_STEPS))
     assert other_seed["episode_lengths"] != {t: maze_result["episode_lengths"][t]
                                              for t in ("task4", "task5")}
 
@@ -268,12 +269,15 @@ def test_closed_evaluator_and_bad_video_format_fail_early(maze_policy, tmp_path)
 
 
 @pytest.mark.parametrize("num_workers", [0, 1])
-def test_worker_count_does_not_change_results(maze_policy, maze_result, num_workers):
+def test_worker_count_does_not_change_results(maze_policy, maze_result, num_workers, tmp_path):
     # maze_result ran with the default workers (min(cores, 3)); 0 = the old in-process loop.
     other = evaluate(maze_policy, MAZE, episodes_per_task=3, seed=7, progress=False,
-                     num_workers=num_workers, env_kwargs=dict(max_episode_steps=MAZE_STEPS))
+                     num_workers=num_workers, env_kwargs=dict(max_episode_steps=MAZE_STEPS),
+                     plot_dir=str(tmp_path), plot_episodes=2)
     for key in ("episode_success", "episode_lengths", "episode_seeds", "task_names"):
         assert other[key] == maze_result[key]
+    # Maze plots need the layout, which the pool's spec carries out of the workers.
+    assert other["plots"] == [str(tmp_path / f"task{t}_trajectories.png") for t in range(1, 6)]
 
 
 def test_cube_workers_equal_in_process():

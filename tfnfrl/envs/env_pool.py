@@ -384,19 +384,25 @@ class EnvPool:
         """Sends every worker its call, then collects all answers (raising the first error)."""
         first_error, results = None, []
         sent = []
-        for worker, positions, local, kwargs in calls:
-            what = self._describe(command, worker, local)
-            try:
-                self._workers[worker].send(command, (local,), kwargs)
-                sent.append((worker, what))
-            except WorkerError as error:
-                first_error = first_error or error
-                break
-        for worker, what in sent:
-            try:
-                results.append(self._workers[worker].receive(self.timeout, what))
-            except WorkerError as error:
-                first_error = first_error or error
+        try:
+            for worker, positions, local, kwargs in calls:
+                what = self._describe(command, worker, local)
+                try:
+                    self._workers[worker].send(command, (local,), kwargs)
+                    sent.append((worker, what))
+                except WorkerError as error:
+                    first_error = first_error or error
+                    break
+            for worker, what in sent:
+                try:
+                    results.append(self._workers[worker].receive(self.timeout, what))
+                except WorkerError as error:
+                    first_error = first_error or error
+        except BaseException:  # E.g. Ctrl-C: answers may be pending, the pool is out of step.
+            self._broken = (f"This EnvPool of {self.env_name} was closed by an interrupted "
+                            f"{command}.")
+            self.close(kill=True)
+            raise
         if first_error is not None:
             if any(worker.process.poll() is not None for worker in self._workers):
                 self._broken = (f"This EnvPool of {self.env_name} was closed after a worker "

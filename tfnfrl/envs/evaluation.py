@@ -22,6 +22,7 @@ with the same seeds, whatever the number of worker processes. NumPy's global ran
 is restored on return.
 """
 
+import contextlib
 import os
 import time
 
@@ -166,6 +167,16 @@ class Evaluator:
         # OGBench clips continuous actions to [-1, 1] before stepping (finished rows: harmless).
         return np.clip(actions, self.action_low, self.action_high)
 
+    @contextlib.contextmanager
+    def _name_failures(self, task_id, seed, where):
+        """Re-raises a worker failure with the task, seed and step it happened at."""
+        try:
+            yield
+        except env_pool.WorkerError as error:
+            raise env_pool.WorkerError(
+                f"Evaluation of {self.env_name} task {task_id} (seed {seed}) failed {where}; "
+                f"episode k runs in env index k. {error}") from error
+
     def _run_task(self, policy_fn, task_id, seed, render_set, record_set, frame_skip, bar):
         """Runs the N episodes of one task in lockstep (episode k in env k of the pool).
 
@@ -179,8 +190,9 @@ class Evaluator:
         seeds = [seeding.episode_seed(seed, task_id, k) for k in range(num)]
         track = (env_pool.POSITIONS,) if record_set else ()
         options = [dict(task_id=task_id, render_goal=k in render_set) for k in range(num)]
-        obs, infos = pool.reset(range(num), seeds, options, info_keys=(
-            "goal", "goal_rendered", env_pool.GOAL_POSITIONS) + track)
+        with self._name_failures(task_id, seed, "at reset"):
+            obs, infos = pool.reset(range(num), seeds, options, info_keys=(
+                "goal", "goal_rendered", env_pool.GOAL_POSITIONS) + track)
         observations[:] = obs
         frames, goal_frames, trajectories = {}, {}, {}
         for k, info in enumerate(infos):
@@ -209,13 +221,9 @@ class Evaluator:
                 )
             actions = self._policy_actions(policy_fn, observations, goals, active, task_id, step)
             running = np.flatnonzero(active)
-            try:
+            with self._name_failures(task_id, seed, f"at lockstep step {step}"):
                 obs, _, terminated, truncated, infos = pool.step(
                     running, actions[running], info_keys=("success",) + track)
-            except env_pool.WorkerError as error:
-                raise env_pool.WorkerError(
-                    f"Evaluation of {self.env_name} task {task_id} (seed {seed}) failed at "
-                    f"lockstep step {step}; episode k runs in env index k. {error}") from error
             observations[running] = obs
             lengths[running] += 1
             done = terminated | truncated

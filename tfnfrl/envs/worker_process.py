@@ -40,7 +40,8 @@ from multiprocessing import connection as mp_connection
 
 # The child's entry point: `python -c _BOOTSTRAP <fd>` (no `-m`, which would import this
 # module twice: once as part of its package, once as __main__).
-_BOOTSTRAP = "import sys; from tfnfrl.envs import worker_process; worker_process.main(int(sys.argv[1]))"
+_BOOTSTRAP = ("import sys; from tfnfrl.envs import worker_process; "
+              "worker_process.main(int(sys.argv[1]))")
 # Seconds to wait for a worker to exit after "close" before killing it.
 _CLOSE_WAIT = 5.0
 
