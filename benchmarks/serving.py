@@ -5,7 +5,7 @@ action 5 (cube-single): NF-GCBC (encoder 4 x 512 -> 64, 6 coupling blocks of wid
 flow pass + the denoising step) and FM-GCBC (velocity MLP 4 x 512, K = 10 Euler steps).
 Both are exported with `tfnfrl.export.export_agent`; each is timed through
 
-  library    agent.act(observations, goals, seed): the compiled function evaluation uses;
+  library    agent.policy.act(observations, goals, seed): the compiled function evaluation uses;
   SavedModel tf.saved_model.load(...).signatures["serving_default"] (TF2, from Python), and
              at batch 1 the restored function `loaded.serving_default` (less Python binding);
   session    a TF1 session fed by tensor name (how TF Serving runs a SavedModel), called
@@ -82,7 +82,8 @@ def paper_agent(name, denoise=None):
     config = agents.get_config(name)
     if denoise is not None:
         config.denoise = denoise
-    return agents.make_agent(config, OBS, GOAL, ACT, total_steps=1000, seed=0)
+    spec = agents.EnvSpec(observation_dim=OBS, action_dim=ACT, goal_dim=GOAL)
+    return agents.make_agent(config, spec, total_steps=1000, seed=0)
 
 
 def session_callable(path):
@@ -168,7 +169,7 @@ def worker(setting, models_dir, repeats, big_repeats, full):
                 for label, a in variants.items()
             }
             if batch == 1:
-                policy = agent.policy_fn(seed=1, deterministic=False)
+                policy = agent.policy.policy_fn(seed=1, deterministic=False)
                 candidates[f"{name} | library policy_fn (numpy in and out) | {batch}"] = (
                     lambda o=observations, g=goals: policy(o, g)
                 )
@@ -183,7 +184,7 @@ def worker(setting, models_dir, repeats, big_repeats, full):
                 lambda o=observations, g=goals: session(o, g, seed_np)
             )
             served = session(observations, goals, seed_np)
-            result["checks"][f"{name} {batch}"] = float(np.max(np.abs(served - agent.act(obs_t, goals_t, seed).numpy())))
+            result["checks"][f"{name} {batch}"] = float(np.max(np.abs(served - agent.policy.act(obs_t, goals_t, seed).numpy())))
             result["latency"].update(interleaved(candidates, repeats if batch == 1 else big_repeats))
     if full:
         result["breakdown"] = breakdown(tf, np, paper_agent("nf_gcbc"), batches[1], seed, repeats)
@@ -195,19 +196,19 @@ def breakdown(tf, np, agent, inputs, seed, repeats):
     from tensorflow.python.framework import convert_to_constants  # pylint: disable=import-outside-toplevel
 
     observations, goals = (tf.constant(x) for x in inputs)
-    concrete = agent.act.get_concrete_function()
+    concrete = agent.policy.act.get_concrete_function()
     # Freeze a plain wrapper: freezing agent.act itself would drop its jit_compile attribute,
     # while the nested call keeps the XLA-compiled function (with constants instead of variables).
-    wrapper = tf.function(lambda observations, goals, seed: agent.act(observations, goals, seed))
+    wrapper = tf.function(lambda observations, goals, seed: agent.policy.act(observations, goals, seed))
     frozen = convert_to_constants.convert_variables_to_constants_v2(
-        wrapper.get_concrete_function(*(tf.TensorSpec(s.shape, s.dtype) for s in agent.act.input_signature))
+        wrapper.get_concrete_function(*(tf.TensorSpec(s.shape, s.dtype) for s in agent.policy.act.input_signature))
     )
     empty = tf.function(lambda x: x, input_signature=[tf.TensorSpec([None, OBS])])
     empty_xla = tf.function(lambda x: 2.0 * x, input_signature=[tf.TensorSpec([None, OBS])], jit_compile=True)
     encoder = tf.function(agent.context, jit_compile=True)
     latency = interleaved(
         {
-            "agent.act": lambda: agent.act(observations, goals, seed),
+            "agent.act": lambda: agent.policy.act(observations, goals, seed),
             "same, weights frozen into constants": lambda: frozen(observations=observations, goals=goals, seed=seed),
             "encoder only (XLA)": lambda: encoder(observations, goals),
             "empty tf.function": lambda: empty(observations),
@@ -218,7 +219,7 @@ def breakdown(tf, np, agent, inputs, seed, repeats):
     return {
         "latency": latency,
         "captured_variables": len(concrete.captured_inputs),
-        "profile": profile_breakdown(lambda: agent.act(observations, goals, seed)),
+        "profile": profile_breakdown(lambda: agent.policy.act(observations, goals, seed)),
     }
 
 

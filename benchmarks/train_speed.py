@@ -8,13 +8,22 @@ settings so that load from other processes hits both alike; the median round is 
 Appends a section to BENCHMARKS.md.
 
   nice python benchmarks/train_speed.py [--agent nf_gcbc] [--steps 40] [--rounds 3] [--no_append]
+
+With `--baseline_commit REV` it compares this tree with an older commit in one run instead:
+REV is extracted (`git archive`) into a temporary directory, and this same script times the
+XLA train step in a fresh process per tree and round, alternating trees, so both see the
+same machine load. The script adapts to the agent API of each tree (before and after the
+learner redesign).
 """
 
 import argparse
 import datetime
+import json
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -39,29 +48,84 @@ def batch_of(batch_size, rng):
 
 
 def build(agent_name, jit):
+    """(config, agent, train step, act function) with whichever agent API this tree has."""
     config = agents.get_config(agent_name)
     config.jit_act = jit
-    agent = agents.make_agent(config, OBS_DIM, OBS_DIM, ACTION_DIM, total_steps=1_000_000, seed=0)
+    if hasattr(agents, "EnvSpec"):  # The learner API (agents receive a spec; acting lives in agent.policy).
+        spec = agents.EnvSpec(observation_dim=OBS_DIM, action_dim=ACTION_DIM, goal_dim=OBS_DIM)
+        agent = agents.make_agent(config, spec, total_steps=1_000_000, seed=0)
+        act = agent.policy.act
+    else:  # Before the learner redesign (commit 00ea1c9 and earlier).
+        agent = agents.make_agent(config, OBS_DIM, OBS_DIM, ACTION_DIM, total_steps=1_000_000, seed=0)
+        act = agent.act
     step = make_train_step(agent, tf.distribute.get_strategy(), config.batch_size, seed=0, jit_compile=jit)
-    return config, agent, step
+    return config, agent, step, act
 
 
 def time_train(step, batches, steps, offset):
     start = time.perf_counter()
     for i in range(steps):
         info = step(batches[i % len(batches)], tf.constant(offset + i, tf.int64))
-    float(info["loss"])
+    float(next(v for k, v in info.items() if k.endswith("loss")))
     return (time.perf_counter() - start) / steps
 
 
-def time_act(agent, batch_size, calls):
+def time_act(act, batch_size, calls):
     obs = np.zeros((batch_size, OBS_DIM), np.float32)
     seed = tf.constant([0, 0], tf.int32)
-    agent.act(obs, obs, seed).numpy()
+    act(obs, obs, seed).numpy()
     start = time.perf_counter()
     for _ in range(calls):
-        agent.act(obs, obs, seed).numpy()
+        act(obs, obs, seed).numpy()
     return (time.perf_counter() - start) / calls
+
+
+def worker(args):
+    """One fresh-process measurement of the XLA train step (printed as JSON)."""
+    config, _, step, _ = build(args.agent, True)
+    batches = [batch_of(config.batch_size, np.random.default_rng(0)) for _ in range(4)]
+    step(batches[0], tf.constant(0, tf.int64))  # Trace and compile, untimed.
+    print(json.dumps(dict(ms_per_step=1e3 * time_train(step, batches, args.steps, 1))))
+
+
+def compare_with_commit(args):
+    """This tree vs `args.baseline_commit`, alternating fresh processes; returns a markdown section."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with tempfile.TemporaryDirectory(prefix="tfnfrl-baseline-") as baseline:
+        archive = subprocess.run(["git", "-C", root, "archive", args.baseline_commit], check=True, capture_output=True)
+        subprocess.run(["tar", "-x", "-C", baseline], input=archive.stdout, check=True)
+        # This script, copied into each tree, puts that tree first on sys.path.
+        copy = os.path.join(baseline, "benchmarks", "_train_speed_current.py")
+        with open(os.path.abspath(__file__)) as src, open(copy, "w") as dst:
+            dst.write(src.read())
+        trees = {f"baseline {args.baseline_commit}": (baseline, copy), "this tree": (root, os.path.abspath(__file__))}
+        times = {name: [] for name in trees}
+        for _ in range(args.rounds):
+            for name, (tree, script) in trees.items():
+                out = subprocess.run(
+                    [sys.executable, script, "--worker", "--agent", args.agent, "--steps", str(args.steps)],
+                    cwd=tree, check=True, capture_output=True, text=True,
+                )
+                times[name].append(json.loads(out.stdout.strip().splitlines()[-1])["ms_per_step"])
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    base, now = medians[f"baseline {args.baseline_commit}"], medians["this tree"]
+    rows = [f"| {name} | {med:.1f} | {', '.join(f'{t:.1f}' for t in times[name])} |" for name, med in medians.items()]
+    return "\n".join([
+        f"\n## Train step before/after a change: {args.agent} (benchmarks/train_speed.py --baseline_commit)\n",
+        f"- Date: {datetime.datetime.now().isoformat(timespec='seconds')}",
+        f"- Machine: {machine_info.describe('TF ' + tf.__version__)}",
+        f"- Command: `nice python benchmarks/train_speed.py --agent {args.agent} --steps {args.steps} "
+        f"--rounds {args.rounds} --baseline_commit {args.baseline_commit}`",
+        f"- Config: `get_config('{args.agent}')` defaults (paper size), observation {OBS_DIM}, action {ACTION_DIM}, "
+        "XLA train step, default strategy; one fresh process per tree and round, trees alternating.",
+        "",
+        "| tree | median ms/step | rounds (ms/step) |",
+        "|---|---|---|",
+        *rows,
+        "",
+        f"This tree / baseline time per step: {now / base:.3f}.",
+        "",
+    ])
 
 
 def main():
@@ -71,22 +135,28 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="Timed rounds per setting (median reported).")
     parser.add_argument("--act_calls", type=int, default=200, help="act() calls per timed round.")
     parser.add_argument("--no_append", action="store_true", help="Do not append to BENCHMARKS.md.")
+    parser.add_argument("--baseline_commit", default=None, help="Compare the XLA train step with this git revision.")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        return worker(args)
+    if args.baseline_commit:
+        return append(compare_with_commit(args), args.no_append)
 
     rng = np.random.default_rng(0)
     settings = {}
     for jit in (True, False):
-        config, agent, step = build(args.agent, jit)
+        config, agent, step, act = build(args.agent, jit)
         batches = [batch_of(config.batch_size, rng) for _ in range(4)]
         start = time.perf_counter()
         step(batches[0], tf.constant(0, tf.int64))  # Trace (and compile).
-        settings[jit] = dict(agent=agent, step=step, batches=batches, first=time.perf_counter() - start,
+        settings[jit] = dict(act=act, step=step, batches=batches, first=time.perf_counter() - start,
                              train=[], act1=[], act10=[], batch_size=config.batch_size)
     for r in range(args.rounds):
         for jit, s in settings.items():
             s["train"].append(time_train(s["step"], s["batches"], args.steps, 1 + r * args.steps))
-            s["act1"].append(time_act(s["agent"], 1, args.act_calls))
-            s["act10"].append(time_act(s["agent"], 10, args.act_calls))
+            s["act1"].append(time_act(s["act"], 1, args.act_calls))
+            s["act10"].append(time_act(s["act"], 10, args.act_calls))
 
     rows = []
     for jit, s in settings.items():
@@ -113,8 +183,13 @@ def main():
         f"XLA speed-up of the train step: {speedup:.2f}x.",
         "",
     ])
+    append(section, args.no_append)
+
+
+def append(section, no_append):
+    """Print a markdown section and append it to BENCHMARKS.md unless `no_append`."""
     print(section)
-    if not args.no_append:
+    if not no_append:
         path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "BENCHMARKS.md")
         with open(path, "a") as f:
             f.write(section)

@@ -13,7 +13,7 @@ ROOT=${ROOT:-runs}
 STEPS=${STEPS:-10000}
 SEEDS=${SEEDS:-"0 1 2"}
 ENVS=${ENVS:-"pointmaze-medium-navigate-v0 cube-single-play-v0"}
-COMMON="--steps=$STEPS --eval_every=0 --eval_episodes=10 --log_every=500 --checkpoint_every=2500 --progress=false"
+COMMON="--run.steps=$STEPS --run.eval_every=0 --run.eval_episodes=10 --run.log_every=500 --run.checkpoint_every=2500 --run.progress=false"
 # CPU-scale architectures, the same width (256) and batch (256) for every agent.
 declare -A AGENT_FLAGS=(
   [nf_gcbc]="--config.encoder.hidden_dims=(256,256) --config.head.num_blocks=4 --config.head.hidden_units=128"
@@ -33,7 +33,7 @@ for env in $ENVS; do
       echo "=== $(date -u +%FT%TZ) $agent $env seed $seed"
       start=$(date +%s)
       # shellcheck disable=SC2086
-      python launch/train.py --agent="$agent" --env_name="$env" --seed="$seed" --workdir="$workdir" \
+      python launch/train.py --agent="$agent" --run.env_name="$env" --run.seed="$seed" --workdir="$workdir" \
         $COMMON ${AGENT_FLAGS[$agent]} ${ENV_FLAGS[$env]}
       echo "wall_seconds=$(( $(date +%s) - start )) $workdir"
     done

@@ -11,19 +11,25 @@ SPEC = agents.EnvSpec(observation_dim=OBS, action_dim=ACT, goal_dim=GOAL)
 def tiny_config(name, lr=1e-3):
     """Agent `name` shrunk to width 32 and 2 blocks, no warm-up, constant lr."""
     config = agents.get_config(name)
-    if config.encoder.hidden_dims:
+    if "encoder" in config and config.encoder.hidden_dims:
         config.encoder.hidden_dims = (32,)
         config.encoder.output_dim = 8
-    if config.head.type == "flow":
-        config.head.num_blocks = 2
-        config.head.hidden_units = 32
-    else:
-        config.head.hidden_dims = (32,)
-    if config.head.type == "flow_matching":
-        config.head.num_steps = 3
-    config.optimizer.lr = lr
-    config.optimizer.final_lr = lr
-    config.optimizer.warmup_steps = 0
+    if "head" in config:
+        if config.head.type == "flow":
+            config.head.num_blocks = 2
+            config.head.hidden_units = 32
+        else:
+            config.head.hidden_dims = (32,)
+        if config.head.type == "flow_matching":
+            config.head.num_steps = 3
+    for section in ("critic", "actor"):
+        if section in config:
+            config[section].hidden_dims = (32, 32)
+    for section in ("optimizer", "actor_optimizer", "critic_optimizer"):
+        if section in config:
+            config[section].lr = lr
+            config[section].final_lr = lr
+            config[section].warmup_steps = 0
     config.batch_size = 64
     return config
 
@@ -39,3 +45,18 @@ def toy_batch(batch_size=64, seed=0):
     goals = rng.normal(size=(batch_size, GOAL)).astype(np.float32)
     actions = np.tanh(observations[:, :ACT] - goals[:, :ACT]).astype(np.float32)
     return dict(observations=observations, actor_goals=goals, actions=actions)
+
+
+def toy_transitions(batch_size=64, seed=0, terminal_fraction=0.25):
+    """An offline-RL batch (TransitionSampler's keys): rewards in {-1, 0}, mask 0 where the reward is 0."""
+    rng = np.random.default_rng(seed)
+    observations = rng.normal(size=(batch_size, OBS)).astype(np.float32)
+    solved = rng.uniform(size=batch_size) < terminal_fraction
+    return dict(
+        observations=observations,
+        actions=np.tanh(observations[:, :ACT]).astype(np.float32),
+        next_observations=(observations + 0.1).astype(np.float32),
+        next_actions=np.tanh(observations[:, :ACT] + 0.1).astype(np.float32),
+        rewards=np.where(solved, 0.0, -1.0).astype(np.float32),
+        masks=np.where(solved, 0.0, 1.0).astype(np.float32),
+    )

@@ -150,3 +150,17 @@ def test_transition_sampler():
     np.testing.assert_array_equal(TransitionSampler(data, seed=4).sample(512, 2)["actions"],
                                   batch["actions"])
     assert set(sampler.element_spec(8)) == set(batch)
+
+
+def test_transition_sampler_next_actions_stay_inside_the_episode():
+    data = make_dataset()
+    n = len(data["observations"])
+    data["rewards"] = np.zeros(n, np.float32)
+    data["masks"] = np.ones(n, np.float32)
+    data["actions"] = np.arange(n, dtype=np.float32)[:, None].repeat(3, axis=1)  # Action i names its row.
+    batch = TransitionSampler(data, seed=1).sample(4096, step=0)
+    idx = batch["observations"][:, 0].astype(int)
+    last = data["terminals"][idx] > 0
+    assert last.any() and (~last).any()
+    np.testing.assert_array_equal(batch["next_actions"][~last, 0], idx[~last] + 1)  # The successor's action.
+    np.testing.assert_array_equal(batch["next_actions"][last, 0], idx[last])  # No successor: its own action.

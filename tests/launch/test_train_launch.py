@@ -81,7 +81,7 @@ def train_once(data_dir, tmp_path_factory):
     return run
 
 
-@pytest.mark.parametrize("name", list(agents.AGENTS))
+@pytest.mark.parametrize("name", [n for n in agents.AGENTS if agents.feed(n) == "gc_sampler"])
 def test_end_to_end(name, train_once):
     result, workdir = train_once(name)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -143,7 +143,7 @@ def test_evaluate_script_prints_a_table_for_a_checkpoint(train_once, tmp_path):
 def test_unknown_agent_is_refused_with_the_valid_names():
     result = _run("train.py", "--agent=sac")
     assert result.returncode != 0
-    assert "nf_gcbc|nf_bc|gcbc|bc|fm_gcbc" in result.stderr
+    assert "nf_gcbc|nf_bc|gcbc|bc|fm_gcbc|nf_rlbc|rebrac" in result.stderr
 
 
 def test_unknown_env_is_refused_with_the_valid_names():
@@ -182,3 +182,35 @@ def test_tiny_preset_trains_end_to_end_with_a_run_override(data_dir, tmp_path):
         resolved = json.load(f)
     assert resolved["run"]["steps"] == 30 and resolved["run"]["checkpoint_every"] == 25  # Override, then preset.
     assert resolved["agent"]["head"]["num_blocks"] == 2 and resolved["agent"]["batch_size"] == 32
+
+
+def test_nf_rlbc_kill_9_resume_restores_both_optimizers_and_the_target_critic(data_dir, tmp_path):
+    """Killed after its first checkpoint, the rerun ends with the uninterrupted run's weights, targets and slots."""
+    singletask = "pointmaze-medium-navigate-singletask-task1-v0"
+
+    def args(workdir):
+        return ["--agent=nf_rlbc", "--preset=tiny", f"--run.env_name={singletask}", f"--run.dataset_dir={data_dir}",
+                f"--workdir={workdir}", "--run.steps=120", "--run.checkpoint_every=40", "--run.log_every=1",
+                "--run.eval_episodes=0", "--run.progress=false"]
+
+    reference = str(tmp_path / "reference")
+    assert _run("train.py", *args(reference)).returncode == 0
+    workdir = str(tmp_path / "killed")
+    process = subprocess.Popen(_command("train.py", *args(workdir)), cwd=ROOT, env=_env(),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = os.path.join(workdir, "checkpoints", "checkpoint")
+    deadline = time.time() + 240
+    while not os.path.exists(state) and process.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    killed_at = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
+    assert killed_at is not None and not killed_at.endswith("ckpt-120")
+    result = _run("train.py", *args(workdir))
+    assert result.returncode == 0, result.stderr[-3000:]
+    resumed, expected = _checkpoint_weights(workdir), _checkpoint_weights(reference)
+    assert resumed.keys() == expected.keys()
+    names = " ".join(resumed)
+    assert "target_critic" in names and "actor_optimizer" in names and "critic_optimizer" in names
+    for name in resumed:
+        np.testing.assert_array_equal(resumed[name], expected[name], err_msg=name)

@@ -36,7 +36,7 @@ def test_resumed_run_equals_uninterrupted_run(tiny_data_dir, tmp_path):
     with open(os.path.join(split, "config.json")) as f:
         assert json.load(f)["agent"]["agent_name"] == "gcbc"
     run = restore.restore_run(split)
-    assert run.step == 20 and run.dims == dict(observation_dim=2, goal_dim=2, action_dim=2, action_low=-1.0, action_high=1.0)
+    assert run.step == 20 and run.dims == dict(observation_dim=2, goal_dim=2, action_dim=2, action_low=-1.0, action_high=1.0, reward_abs_max=0.0)
 
 
 class _ExplodingAgent(bc_agent.BCAgent):

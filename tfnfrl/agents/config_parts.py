@@ -28,6 +28,30 @@ def encoder_config(hidden_dims=(512, 512, 512, 512), output_dim=64, activation="
     return config
 
 
+def mlp_config(hidden_dims=(512, 512, 512, 512), activation="gelu", layer_norm=False):
+    """A plain MLP's fields (tfnfrl.networks.MLP), e.g. a deterministic actor's trunk."""
+    return ml_collections.ConfigDict(
+        dict(
+            hidden_dims=tuple(hidden_dims),  # Hidden widths.
+            activation=activation,  # Hidden activation.
+            layer_norm=layer_norm,  # LayerNorm in each hidden layer.
+        )
+    )
+
+
+def flow_head_config(num_blocks=6, hidden_units=256):
+    """A normalizing-flow policy head (tfnfrl.networks.FlowHead): the paper's 6 blocks of width 256."""
+    return ml_collections.ConfigDict(
+        dict(
+            type="flow",  # Policy head: tfnfrl.networks.FlowHead.
+            num_blocks=num_blocks,  # (Affine coupling + LU linear) blocks.
+            hidden_units=hidden_units,  # Width of the coupling MLPs.
+            block_type="coupling",  # "coupling" (RealNVP) or "autoregressive" (MAF).
+            init_seed=ml_collections.config_dict.placeholder(int),  # Linear flows' init seed; None: the run seed.
+        )
+    )
+
+
 def goal_sampling_config(discount=0.99, geom_sample=True):
     """Actor-goal relabelling for goal-conditioned agents (keys of tfnfrl.data's GCSampler config).
 

@@ -134,7 +134,7 @@ class Learner(tf.Module):
 
     def train_step(self, batch, seed, step=0):
         """Uncompiled single-device update plus target update; returns metrics (the trainer compiles its own)."""
-        step = tf.constant(step, tf.int64)
+        step = tf.convert_to_tensor(step, tf.int64)
         metrics = self.update(batch, seed, step)
         self.update_targets(step)
         return metrics

@@ -6,8 +6,6 @@ time. Defaults are the paper's (1M steps on a GPU; shrink for CPUs, e.g. with
 `--config.head.num_blocks` / `--config.encoder.hidden_dims`).
 """
 
-import ml_collections
-
 from tfnfrl.agents import bc_agent
 from tfnfrl.agents import config_parts
 from tfnfrl.agents import optimizers
@@ -24,14 +22,6 @@ def get_config():
     config.denoise = True  # At action time a <- a + sigma^2 * grad_a log pi(a | s, g), then clip to [-1, 1].
     config.optimizer = optimizers.optimizer_config(lr=3e-4, warmup_steps=500, final_lr=1e-6, weight_decay=1e-6)
     config.encoder = config_parts.encoder_config()  # 4 x 512 (Dense -> LayerNorm -> SiLU) -> 64.
-    config.head = ml_collections.ConfigDict(
-        dict(
-            type="flow",  # Policy head: tfnfrl.networks.FlowHead.
-            num_blocks=6,  # (Affine coupling + LU linear) blocks.
-            hidden_units=256,  # Width of the coupling MLPs.
-            block_type="coupling",  # "coupling" (RealNVP) or "autoregressive" (MAF).
-            init_seed=ml_collections.config_dict.placeholder(int),  # Linear flows' init seed; None: the run seed.
-        )
-    )
+    config.head = config_parts.flow_head_config(num_blocks=6, hidden_units=256)
     config.sampler = config_parts.goal_sampling_config(discount=0.99, geom_sample=True)
     return config

@@ -5,6 +5,8 @@ from tfnfrl.agents import fm_gcbc
 from tfnfrl.agents import gcbc
 from tfnfrl.agents import nf_bc
 from tfnfrl.agents import nf_gcbc
+from tfnfrl.agents import nf_rlbc
+from tfnfrl.agents import rebrac
 
 AGENTS = {
     "nf_gcbc": nf_gcbc,
@@ -12,6 +14,8 @@ AGENTS = {
     "gcbc": gcbc,
     "bc": bc,
     "fm_gcbc": fm_gcbc,
+    "nf_rlbc": nf_rlbc,
+    "rebrac": rebrac,
 }
 
 

@@ -16,6 +16,8 @@ class EnvSpec:
       goal_dim: size of a goal g the data or env provides (OGBench's goals are observations,
         so this is observation_dim for goal-conditioned data); 0: no goals.
       action_low, action_high: the action box (the same bound on every dimension).
+      reward_abs_max: max |r| over the training data's rewards (0 for reward-free data);
+        bounds |Q| <= reward_abs_max / (1 - discount) for divergence checks.
     """
 
     observation_dim: int
@@ -23,6 +25,7 @@ class EnvSpec:
     goal_dim: int = 0
     action_low: float = ACTION_LOW
     action_high: float = ACTION_HIGH
+    reward_abs_max: float = 0.0
 
     def __post_init__(self):
         for name in ("observation_dim", "action_dim", "goal_dim"):
@@ -37,10 +40,12 @@ class EnvSpec:
     def from_dataset(cls, dataset, goal_conditioned=True):
         """The spec of a loaded OGBench dataset dict (goals are observations when goal-conditioned)."""
         observation_dim = int(dataset["observations"].shape[-1])
+        rewards = dataset.get("rewards")
         return cls(
             observation_dim=observation_dim,
             action_dim=int(dataset["actions"].shape[-1]),
             goal_dim=observation_dim if goal_conditioned else 0,
+            reward_abs_max=float(abs(rewards).max()) if rewards is not None and len(rewards) else 0.0,
         )
 
     def to_dict(self):

@@ -37,4 +37,7 @@ def _check_pairs(source, target):
         raise ValueError(f"Cannot pair {len(source)} source weights with {len(target)} target weights.")
     for s, t in zip(source, target):
         if tuple(s.shape) != tuple(t.shape):
-            raise ValueError(f"Weight {s.path} has shape {tuple(s.shape)} but its target {t.path} has {tuple(t.shape)}.")
+            raise ValueError(
+                f"Weight {getattr(s, 'path', s.name)} has shape {tuple(s.shape)} but its target "
+                f"{getattr(t, 'path', t.name)} has {tuple(t.shape)}."
+            )

@@ -190,6 +190,9 @@ class TransitionSampler:
 
     The dataset must come from a singletask name (load_datasets adds OGBench's relabelled
     'rewards' and 'masks'; mask = 0 where the task is solved, i.e. no bootstrapping).
+    Batches also hold `next_actions`, the dataset action at s' (ReBRAC's critic penalty):
+    actions[i + 1] inside an episode, actions[i] at an episode's last transition (whose
+    successor is not in the data); it needs the dataset's `terminals`.
     """
 
     _KEYS = ("observations", "actions", "next_observations", "rewards", "masks")
@@ -201,9 +204,11 @@ class TransitionSampler:
                 f"TransitionSampler needs {missing}, which only singletask datasets have: load "
                 "a name like 'cube-single-play-singletask-task1-v0' with load_datasets."
             )
-        self._size = _check_dataset(dataset, self._KEYS)
+        self._size = _check_dataset(dataset, self._KEYS + ("terminals",))
         self._seed = _check_seed(seed)
         self._arrays = {k: np.asarray(dataset[k], dtype=np.float32) for k in self._KEYS}
+        last = np.asarray(dataset["terminals"]) > 0
+        self._next_index = np.where(last, np.arange(self._size), np.minimum(np.arange(self._size) + 1, self._size - 1))
 
     @property
     def size(self):
@@ -214,12 +219,14 @@ class TransitionSampler:
         return _step_rng(self._seed, step).integers(self._size, size=batch_size)
 
     def sample(self, batch_size, step):
-        """Batch `step`: observations, actions, next_observations [B, .], rewards, masks [B]."""
+        """Batch `step`: observations, actions, next_observations, next_actions [B, .], rewards, masks [B]."""
         idxs = self.sample_indices(batch_size, step)
-        return {k: v[idxs] for k, v in self._arrays.items()}
+        batch = {k: v[idxs] for k, v in self._arrays.items()}
+        batch["next_actions"] = self._arrays["actions"][self._next_index[idxs]]
+        return batch
 
     def element_spec(self, batch_size):
         """{key: (shape, np.float32)} of a batch of `batch_size` (for tf.data)."""
-        return {
-            k: ((batch_size,) + v.shape[1:], np.float32) for k, v in self._arrays.items()
-        }
+        spec = {k: ((batch_size,) + v.shape[1:], np.float32) for k, v in self._arrays.items()}
+        spec["next_actions"] = spec["actions"]
+        return spec

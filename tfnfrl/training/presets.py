@@ -15,6 +15,8 @@ _CPU_AGENTS = {
     "gcbc": {"batch_size": 256, "head.hidden_dims": (256, 256, 256)},
     "bc": {"batch_size": 256, "head.hidden_dims": (256, 256, 256)},
     "fm_gcbc": {"head.hidden_dims": (256, 256, 256)},
+    "nf_rlbc": {**_CPU_FLOW, "critic.hidden_dims": (256, 256, 256)},
+    "rebrac": {"actor.hidden_dims": (256, 256, 256), "critic.hidden_dims": (256, 256, 256)},
 }
 _TINY_FLOW = {"encoder.hidden_dims": (32,), "head.num_blocks": 2, "head.hidden_units": 32, "batch_size": 32,
               "optimizer.warmup_steps": 10}
@@ -24,6 +26,9 @@ _TINY_AGENTS = {
     "gcbc": {"batch_size": 32, "head.hidden_dims": (32,)},
     "bc": {"batch_size": 32, "head.hidden_dims": (32,)},
     "fm_gcbc": {"batch_size": 32, "head.hidden_dims": (32,), "head.num_steps": 3},
+    "nf_rlbc": {"encoder.hidden_dims": (32,), "head.num_blocks": 2, "head.hidden_units": 32, "batch_size": 32,
+                "critic.hidden_dims": (32, 32)},
+    "rebrac": {"actor.hidden_dims": (32, 32), "critic.hidden_dims": (32, 32), "batch_size": 32},
 }
 
 PRESETS = {
