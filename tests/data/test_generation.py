@@ -1,12 +1,17 @@
 """Dataset generation: OGBench's file format, protocol facts, determinism across workers."""
 
+import dataclasses
+import os
+import signal
+
 import numpy as np
 import pytest
 
 from tests.data.conftest import TINY
 from tfnfrl.data import protocol
-from tfnfrl.data.generation import generate_dataset, pointmaze, seeding
+from tfnfrl.data.generation import generate_dataset, pointmaze, runner, seeding
 from tfnfrl.data.generation.manipspace import scene_episode_is_healthy
+from tfnfrl.envs import WorkerError
 
 
 def _load(path):
@@ -132,3 +137,41 @@ def test_leftovers_of_a_killed_write_are_removed_by_the_next_run(tmp_path):
                      episode_length=10, progress=False)
     assert not stale.exists() and unrelated.exists()
     assert (tmp_path / "pointmaze-medium-stitch-v0-val.npz").exists()
+
+
+def _worker_children():
+    """Pids of this process's live generation workers (children running worker_process)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                command = cmdline.read()
+        except (OSError, IndexError):
+            continue
+        if (fields[1] == str(os.getpid()) and fields[0] != "Z"
+                and b"worker_process" in command):
+            pids.append(int(entry))
+    return pids
+
+
+def test_a_worker_that_cannot_build_its_env_fails_the_run_with_its_traceback():
+    spec = dataclasses.replace(protocol.get_spec("cube-single-play-v0"), env_id="nosuch-v0")
+    with pytest.raises(WorkerError, match=r"(?s)building the nosuch-v0 env.*NameNotFound"):
+        runner._collect_in_workers(spec, 10, 0, 3, 2, lambda *episode: None)
+    assert _worker_children() == []
+
+
+def test_a_killed_worker_fails_the_run_at_once_and_stops_the_others():
+    spec = protocol.get_spec("pointmaze-medium-navigate-v0")
+    done = []
+
+    def on_episode(index, episode, discarded):
+        done.append(index)
+        if len(done) == 1:
+            os.kill(_worker_children()[0], signal.SIGKILL)
+
+    with pytest.raises(WorkerError, match="died .killed by signal SIGKILL. while collecting"):
+        runner._collect_in_workers(spec, 1000, 0, 20, 2, on_episode)
+    assert len(done) < 20 and _worker_children() == []

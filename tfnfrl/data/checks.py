@@ -7,14 +7,13 @@ checks a train/val pair. Each returns a `DatasetReport` whose `str()` is a reada
 """
 
 import dataclasses
-import functools
 import os
 import zipfile
 
 import numpy as np
 
 from tfnfrl.data import protocol
-from tfnfrl.envs import registry
+from tfnfrl.envs import registry, worker_process
 
 # Arrays every file holds (scene/puzzle add 'button_states') and their on-disk dtypes:
 # what OGBench writes, so the generator writes and the checks expect exactly these.
@@ -68,26 +67,53 @@ class DatasetReport:
             raise ValueError(f"Invalid dataset file. {self}")
 
 
-@functools.lru_cache(maxsize=None)
+# Dataset name -> the dims of its env (see env_dims), filled once per name and process.
+_ENV_DIMS = {}
+
+
+def dims_of_env(env):
+    """The dims of a built OGBench env, as env_dims returns them."""
+    obs_dim = env.observation_space.shape[0]  # Builds the MuJoCo model if needed.
+    unwrapped = env.unwrapped
+    return dict(
+        obs_dim=int(obs_dim),
+        action_dim=int(env.action_space.shape[0]),
+        nq=int(unwrapped.model.nq),
+        nv=int(unwrapped.model.nv),
+        num_buttons=int(getattr(unwrapped, "_num_buttons", 0)),
+    )
+
+
+def _build_env_dims(name):
+    """Builds the env of dataset `name` and returns its dims (runs in a worker process)."""
+    env = registry.make_env(name)
+    try:
+        return dims_of_env(env)
+    finally:
+        env.close()
+
+
 def env_dims(env_name):
     """Dimensions the dataset of `env_name` must have, read from the OGBench env itself.
+
+    The env is built in a clean worker process (tfnfrl.envs.worker_process), never in this
+    one: under MUJOCO_GL=egl a manipulation env loads Mesa's GL driver, and TensorFlow in the
+    same process (now or imported later) then crashes. That costs a process start (~1-2 s),
+    paid once per dataset name and process: the result is cached.
 
     Returns a dict: obs_dim, action_dim, nq (qpos size), nv (qvel size), num_buttons (0 if
     the env has no buttons).
     """
-    env = registry.make_env(registry.dataset_name(env_name))
-    try:
-        obs_dim = env.observation_space.shape[0]  # Builds the MuJoCo model if needed.
-        unwrapped = env.unwrapped
-        return dict(
-            obs_dim=obs_dim,
-            action_dim=env.action_space.shape[0],
-            nq=unwrapped.model.nq,
-            nv=unwrapped.model.nv,
-            num_buttons=getattr(unwrapped, "_num_buttons", 0),
-        )
-    finally:
-        env.close()
+    name = registry.dataset_name(env_name)
+    if name not in _ENV_DIMS:
+        _ENV_DIMS[name] = worker_process.call_in_worker(
+            _build_env_dims, name, name=f"worker reading the env dims of {name}")
+    return dict(_ENV_DIMS[name])
+
+
+def remember_env_dims(env_name, dims):
+    """Caches `dims` (dims_of_env of an env of `env_name` built elsewhere) for env_dims."""
+    _ENV_DIMS[registry.dataset_name(env_name)] = dict(dims)
 
 
 def expected_episode_count(spec, split, num_episodes):

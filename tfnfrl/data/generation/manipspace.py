@@ -20,7 +20,7 @@ import collections
 import gymnasium
 import numpy as np
 
-from tfnfrl.data import protocol
+from tfnfrl.data import checks, protocol
 from tfnfrl.data.generation import seeding
 
 # Per-dimension scale of the noisy protocol's Gaussian action noise (x, y, z, yaw, gripper).
@@ -163,6 +163,10 @@ class ManipSpaceCollector:
                 return episode
             self.discarded_episodes += 1
             attempt += 1
+
+    def env_dims(self):
+        """The env's dims (see tfnfrl.data.checks.env_dims): what the files must match."""
+        return checks.dims_of_env(self._env)
 
     def close(self):
         self._env.close()

@@ -15,6 +15,7 @@ import collections
 import gymnasium
 import numpy as np
 
+from tfnfrl.data import checks
 from tfnfrl.data.generation import seeding
 
 _NEIGHBOURS = ((-1, 0), (0, -1), (1, 0), (0, 1))
@@ -121,6 +122,10 @@ class PointMazeCollector:
             episode["qvel"].append(info["prev_qvel"])
             ob = next_ob
         return episode
+
+    def env_dims(self):
+        """The env's dims (see tfnfrl.data.checks.env_dims): what the files must match."""
+        return checks.dims_of_env(self._env)
 
     def close(self):
         self._env.close()

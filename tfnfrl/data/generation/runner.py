@@ -2,17 +2,21 @@
 
 Episode k (training episodes first, then validation episodes) is collected from seeds
 derived from (seed, k) only, so the files are identical for any worker count and any
-scheduling. Workers are separate processes started with the 'spawn' method (safe when the
-parent has TensorFlow or OpenGL state); each builds its environment once and then runs
-episodes on demand. The parent shows a tqdm bar in steps and steps/s, assembles episodes
-in index order, validates the arrays against the protocol, writes both files atomically
-(tfnfrl.data.writer) and then a provenance record next to them (tfnfrl.data.provenance:
-seed, episode counts, file hashes), which OGBench's loader ignores.
+scheduling. The environments never live in the calling process, even with one worker:
+under MUJOCO_GL=egl a manipulation env loads Mesa's GL driver, and TensorFlow in the same
+process (the trainer falling back to generation, a script that imports it later) then
+crashes. Workers are clean processes started by `tfnfrl.envs.worker_process.Worker` (plain
+`subprocess`, importing only this module: multiprocessing's 'spawn' would re-import the
+caller's `__main__` and with it TensorFlow); each builds its collector and env once, reports
+the env's dims, then collects the episodes it is sent, one at a time. The parent shows a
+tqdm bar in steps and steps/s, assembles episodes in index order, validates the arrays
+against the protocol, writes both files atomically (tfnfrl.data.writer) and then a
+provenance record next to them (tfnfrl.data.provenance: seed, episode counts, file hashes),
+which OGBench's loader ignores.
 """
 
 import dataclasses
-import multiprocessing
-from concurrent import futures
+from multiprocessing import connection as mp_connection
 import os
 import time
 
@@ -21,6 +25,12 @@ from absl import logging
 from tqdm import tqdm
 
 from tfnfrl.data import checks, protocol, provenance, writer
+from tfnfrl.envs import worker_process
+
+# Seconds a worker may take to build its env or to collect one episode (a worker that dies
+# is seen at once regardless). Generous: a 1001-step manipulation episode takes ~3 s on an
+# idle core, a scene episode may be redone, and the machine may be busy.
+WORKER_TIMEOUT = 1800.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,19 +82,77 @@ def _collect_one(collector, seed, index):
     return index, episode_arrays(episode, collector.has_button_states), discarded
 
 
-# Worker-process state: one collector (and env) per process, built by the initializer.
-_WORKER_COLLECTOR = None
+class _CollectorService:
+    """What a generation worker serves (worker_process.serve): episodes of one collector."""
+
+    def __init__(self, collector):
+        self._collector = collector
+
+    def collect(self, seed, index):
+        """(index, episode arrays, scene episodes discarded) of episode `index`."""
+        return _collect_one(self._collector, seed, index)
 
 
-def _init_worker(spec, episode_length):
-    global _WORKER_COLLECTOR
-    os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
-    _WORKER_COLLECTOR = make_collector(spec, episode_length)
+def _serve_collector(conn, spec, episode_length):
+    """Worker target: builds the collector, answers ("ok", env dims), then serves episodes."""
+    try:
+        collector = make_collector(spec, episode_length)
+    except Exception as error:  # pylint: disable=broad-except
+        conn.send(("error", worker_process.error_text(error)))
+        return
+    try:
+        conn.send(("ok", collector.env_dims()))
+        worker_process.serve(conn, _CollectorService(collector))
+    finally:
+        collector.close()
 
 
-def _collect_in_worker(task):
-    seed, index = task
-    return _collect_one(_WORKER_COLLECTOR, seed, index)
+def _collect_in_workers(spec, length, seed, num_episodes, num_workers, on_episode):
+    """Collects episodes 0..num_episodes-1 in `num_workers` clean worker processes.
+
+    Each worker holds at most one episode request at a time and gets the next index when it
+    answers, so fast workers take more episodes. Calls `on_episode(index, arrays, discarded)`
+    in completion order. Returns the env dims the workers reported.
+
+    Raises:
+      WorkerError: a worker failed to build its env or collect an episode (the message has
+        its traceback), died, or took longer than WORKER_TIMEOUT; every worker is stopped.
+    """
+    num_workers = min(num_workers, num_episodes)
+    target = worker_process.function_name(_serve_collector)
+    workers = []
+    try:
+        for i in range(num_workers):
+            workers.append(worker_process.Worker(
+                target, (spec, length),
+                name=f"generation worker {i + 1} of {num_workers} for {spec.name}"))
+        dims = None
+        for worker in workers:  # They build their envs in parallel.
+            dims = worker.receive(WORKER_TIMEOUT, f"building the {spec.env_id} env")
+        busy = {}  # Connection -> (worker, episode index it is collecting).
+        next_index = 0
+        while busy or next_index < num_episodes:
+            idle = [w for w in workers if w.conn not in busy]
+            for worker in idle[:num_episodes - next_index]:
+                worker.send("collect", (seed, next_index), {})
+                busy[worker.conn] = (worker, next_index)
+                next_index += 1
+            ready = mp_connection.wait(list(busy), WORKER_TIMEOUT)
+            if not ready:
+                late = ", ".join(f"{w.name} (episode {i})" for w, i in busy.values())
+                raise worker_process.WorkerError(
+                    f"No episode finished within {WORKER_TIMEOUT} s: {late}; stopped.")
+            for conn in ready:
+                worker, index = busy.pop(conn)
+                on_episode(*worker.receive(WORKER_TIMEOUT, f"collecting episode {index}"))
+    except BaseException:
+        for worker in workers:  # Busy workers would only read "close" after their episode.
+            worker.kill()
+        raise
+    finally:
+        for worker in workers:
+            worker.close()
+    return dims
 
 
 class _EpisodeBuffer:
@@ -160,7 +228,8 @@ def generate_dataset(
       dataset_dir: output directory ('~' is expanded; created if missing).
       num_episodes: training episodes; None = the protocol count. Validation adds 10 %
         (at least 1) more, collected after the training episodes.
-      num_workers: worker processes; 1 collects in this process.
+      num_workers: worker processes collecting in parallel (the env never lives in this
+        process, so TensorFlow may run here; see the module docstring).
       seed: base seed (>= 0); episode k uses seeds derived from (seed, k).
       episode_length: steps per episode; None = the protocol length. Shorter episodes are
         for tests and smoke runs.
@@ -188,39 +257,20 @@ def generate_dataset(
 
     start = time.time()
     buffer = _EpisodeBuffer(total, length)
-    discarded = 0
     bar = tqdm(total=total * length, unit="step", unit_scale=True, desc=spec.name,
                disable=not progress, mininterval=1.0, smoothing=0.05)
+    discarded = 0
+
+    def on_episode(index, episode, n_bad):
+        nonlocal discarded
+        buffer.put(index, episode)
+        discarded += n_bad
+        bar.update(length)
+
     with bar:
-        if num_workers == 1:
-            collector = make_collector(spec, length)
-            try:
-                for index in range(total):
-                    _, episode, n_bad = _collect_one(collector, seed, index)
-                    buffer.put(index, episode)
-                    discarded += n_bad
-                    bar.update(length)
-            finally:
-                collector.close()
-        else:
-            # concurrent.futures (not multiprocessing.Pool): a worker that dies or fails to
-            # build its env raises BrokenProcessPool here instead of being respawned forever.
-            context = multiprocessing.get_context("spawn")
-            with futures.ProcessPoolExecutor(num_workers, mp_context=context,
-                                             initializer=_init_worker,
-                                             initargs=(spec, length)) as pool:
-                pending = [pool.submit(_collect_in_worker, (seed, index))
-                           for index in range(total)]
-                try:
-                    for future in futures.as_completed(pending):
-                        index, episode, n_bad = future.result()
-                        buffer.put(index, episode)
-                        discarded += n_bad
-                        bar.update(length)
-                except BaseException:
-                    for future in pending:
-                        future.cancel()
-                    raise
+        dims = _collect_in_workers(spec, length, seed, total, num_workers, on_episode)
+    # The checks compare the files with the env's dims: the ones the workers' env reported.
+    checks.remember_env_dims(spec.name, dims)
 
     train_arrays, val_arrays = buffer.split(num_train)
     for split, arrays, n in (("train", train_arrays, num_train), ("val", val_arrays, num_train)):
