@@ -39,12 +39,17 @@ import machine_info  # noqa: E402  (benchmarks/ is on sys.path when run as a scr
 OBS_DIM, ACTION_DIM = 28, 5
 
 
-def batch_of(batch_size, rng):
-    return dict(
-        observations=rng.normal(size=(batch_size, OBS_DIM)).astype(np.float32),
-        actor_goals=rng.normal(size=(batch_size, OBS_DIM)).astype(np.float32),
-        actions=np.tanh(rng.normal(size=(batch_size, ACTION_DIM))).astype(np.float32),
-    )
+def batch_of(batch_size, rng, agent_name="nf_gcbc"):
+    """A random batch with the keys the agent's feed gives (goal-conditioned, or transitions with rewards)."""
+    matrix = lambda dim: rng.normal(size=(batch_size, dim)).astype(np.float32)  # noqa: E731
+    batch = dict(observations=matrix(OBS_DIM), actions=np.tanh(matrix(ACTION_DIM)))
+    if getattr(agents, "feed", None) and agents.feed(agent_name) == "transition_sampler":
+        batch.update(next_observations=matrix(OBS_DIM), next_actions=np.tanh(matrix(ACTION_DIM)),
+                     rewards=-(rng.uniform(size=batch_size) < 0.9).astype(np.float32))
+        batch["masks"] = -batch["rewards"]
+    else:
+        batch["actor_goals"] = matrix(OBS_DIM)
+    return batch
 
 
 def build(agent_name, jit):
@@ -52,7 +57,7 @@ def build(agent_name, jit):
     config = agents.get_config(agent_name)
     config.jit_act = jit
     if hasattr(agents, "EnvSpec"):  # The learner API (agents receive a spec; acting lives in agent.policy).
-        spec = agents.EnvSpec(observation_dim=OBS_DIM, action_dim=ACTION_DIM, goal_dim=OBS_DIM)
+        spec = agents.EnvSpec(observation_dim=OBS_DIM, action_dim=ACTION_DIM, goal_dim=OBS_DIM, reward_abs_max=1.0)
         agent = agents.make_agent(config, spec, total_steps=1_000_000, seed=0)
         act = agent.policy.act
     else:  # Before the learner redesign (commit 00ea1c9 and earlier).
@@ -72,18 +77,19 @@ def time_train(step, batches, steps, offset):
 
 def time_act(act, batch_size, calls):
     obs = np.zeros((batch_size, OBS_DIM), np.float32)
+    goals = np.zeros((batch_size, act.input_signature[1].shape[-1]), np.float32)  # [N, 0] without goals.
     seed = tf.constant([0, 0], tf.int32)
-    act(obs, obs, seed).numpy()
+    act(obs, goals, seed).numpy()
     start = time.perf_counter()
     for _ in range(calls):
-        act(obs, obs, seed).numpy()
+        act(obs, goals, seed).numpy()
     return (time.perf_counter() - start) / calls
 
 
 def worker(args):
     """One fresh-process measurement of the XLA train step (printed as JSON)."""
     config, _, step, _ = build(args.agent, True)
-    batches = [batch_of(config.batch_size, np.random.default_rng(0)) for _ in range(4)]
+    batches = [batch_of(config.batch_size, np.random.default_rng(0), args.agent) for _ in range(4)]
     step(batches[0], tf.constant(0, tf.int64))  # Trace and compile, untimed.
     print(json.dumps(dict(ms_per_step=1e3 * time_train(step, batches, args.steps, 1))))
 
@@ -147,7 +153,7 @@ def main():
     settings = {}
     for jit in (True, False):
         config, agent, step, act = build(args.agent, jit)
-        batches = [batch_of(config.batch_size, rng) for _ in range(4)]
+        batches = [batch_of(config.batch_size, rng, args.agent) for _ in range(4)]
         start = time.perf_counter()
         step(batches[0], tf.constant(0, tf.int64))  # Trace (and compile).
         settings[jit] = dict(act=act, step=step, batches=batches, first=time.perf_counter() - start,

@@ -15,13 +15,13 @@ SEED = tf.constant([5, 9], tf.int32)
 
 
 def test_registry_names_match_configs():
-    assert set(agents.AGENTS) == {"nf_gcbc", "nf_bc", "gcbc", "bc", "fm_gcbc", "nf_rlbc", "rebrac"}
+    assert set(agents.AGENTS) == {"nf_gcbc", "nf_bc", "gcbc", "bc", "fm_gcbc", "nf_rlbc", "rebrac", "nf_ugs"}
     for name in agents.AGENTS:
         assert agents.get_config(name).agent_name == name
 
 
 def test_unknown_agent_lists_valid_names():
-    with pytest.raises(ValueError, match="nf_gcbc, nf_bc, gcbc, bc, fm_gcbc, nf_rlbc, rebrac"):
+    with pytest.raises(ValueError, match="nf_gcbc, nf_bc, gcbc, bc, fm_gcbc, nf_rlbc, rebrac, nf_ugs"):
         agents.get_config("sac")
 
 

@@ -30,8 +30,9 @@ def make_workdir(workdir, agent_name, steps=TRAIN_STEPS, seed=0):
     run.steps = steps
     run.seed = seed
     agent = agents.make_agent(config, tiny.SPEC, total_steps=steps, seed=seed)
+    toy = tiny.toy_transitions if agents.feed(agent_name) == "transition_sampler" else tiny.toy_batch
     for step in range(steps):
-        agent.train_step(tiny.toy_batch(seed=step), tf.constant([seed, step], tf.int32), step)
+        agent.train_step(toy(seed=step), tf.constant([seed, step], tf.int32), step)
     run_config.save(workdir, config, run, tiny.SPEC.to_dict())
     checkpoints.Checkpointer(os.path.join(workdir, trainer.CHECKPOINT_DIR), agent, seed=seed).save(steps)
     return workdir
@@ -71,3 +72,17 @@ def bc_export(tmp_path_factory, export_dir):
     """NF-BC (no goals: the signatures have no `goals` input)."""
     workdir = make_workdir(str(tmp_path_factory.mktemp("nf_bc_run")), "nf_bc")
     return Exported(workdir, export.export_workdir(workdir, export_dir, name="bc", verify=False))
+
+
+@pytest.fixture(scope="session")
+def rlbc_export(tmp_path_factory, export_dir):
+    """NF-RLBC (actor-critic with a flow actor): policy signatures plus q_value, self-checked."""
+    workdir = make_workdir(str(tmp_path_factory.mktemp("nf_rlbc_run")), "nf_rlbc")
+    return Exported(workdir, export.export_workdir(workdir, export_dir, name="rlbc", verify=True))
+
+
+@pytest.fixture(scope="session")
+def rebrac_export(tmp_path_factory, export_dir):
+    """ReBRAC (deterministic actor): no log_prob signature, plus q_value, self-checked."""
+    workdir = make_workdir(str(tmp_path_factory.mktemp("rebrac_run")), "rebrac")
+    return Exported(workdir, export.export_workdir(workdir, export_dir, name="rebrac", verify=True))

@@ -143,7 +143,7 @@ def test_evaluate_script_prints_a_table_for_a_checkpoint(train_once, tmp_path):
 def test_unknown_agent_is_refused_with_the_valid_names():
     result = _run("train.py", "--agent=sac")
     assert result.returncode != 0
-    assert "nf_gcbc|nf_bc|gcbc|bc|fm_gcbc|nf_rlbc|rebrac" in result.stderr
+    assert "nf_gcbc|nf_bc|gcbc|bc|fm_gcbc|nf_rlbc|rebrac|nf_ugs" in result.stderr
 
 
 def test_unknown_env_is_refused_with_the_valid_names():
@@ -158,16 +158,19 @@ def test_help_explains_every_flag():
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     for flag in ("agent", "preset", "workdir", "config", "run"):
         assert f"--{flag}:" in result.stdout, flag
-    for field in ("env_name", "dataset_dir", "steps", "eval_every", "eval_episodes", "eval_tasks", "eval_workers",
-                  "seed", "strategy", "log_every", "checkpoint_every", "keep_checkpoints", "jit_compile", "progress"):
-        assert f"{field} = " in result.stdout, field  # --run lists every run field with its default.
-    assert "head.type = 'gaussian'" in result.stdout  # --config lists the chosen agent's fields.
+    text = " ".join(result.stdout.split())  # absl wraps help lines anywhere.
+    for field in ("env_name", "dataset_dir", "data_source", "steps", "eval_every", "eval_episodes", "eval_tasks",
+                  "eval_workers", "seed", "strategy", "log_every", "checkpoint_every", "keep_checkpoints",
+                  "jit_compile", "progress"):
+        assert f"{field} = " in text, field  # --run lists every run field with its default.
+    assert "head.type = 'gaussian'" in text  # --config lists the chosen agent's fields.
 
 
 def test_cpu_preset_shapes_the_defaults_and_explicit_overrides_win():
     result = _run("train.py", "--agent=nf_gcbc", "--preset=cpu", "--help")
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
-    assert "head.num_blocks = 4" in result.stdout and "steps = 15000" in result.stdout
+    text = " ".join(result.stdout.split())
+    assert "head.num_blocks = 4" in text and "steps = 15000" in text
     unknown = _run("train.py", "--preset=gpu_cluster")
     assert unknown.returncode != 0 and "paper|cpu|tiny" in unknown.stderr
 

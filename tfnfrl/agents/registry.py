@@ -6,6 +6,7 @@ from tfnfrl.agents import gcbc
 from tfnfrl.agents import nf_bc
 from tfnfrl.agents import nf_gcbc
 from tfnfrl.agents import nf_rlbc
+from tfnfrl.agents import nf_ugs
 from tfnfrl.agents import rebrac
 
 AGENTS = {
@@ -16,6 +17,7 @@ AGENTS = {
     "fm_gcbc": fm_gcbc,
     "nf_rlbc": nf_rlbc,
     "rebrac": rebrac,
+    "nf_ugs": nf_ugs,
 }
 
 

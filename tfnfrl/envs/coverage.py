@@ -83,6 +83,11 @@ class MazeCoverage:
         self._maze_map, self._walls = _check_layout(self._layout)
         self._counts = np.zeros(self._maze_map.shape, np.int64)
 
+    @property
+    def layout(self):
+        """The maze layout this coverage counts cells of."""
+        return self._layout
+
     def cells(self, xy):
         """Cells of world positions.
 

@@ -11,6 +11,7 @@ from tfnfrl.networks.flow_matching_head import FlowMatchingHead, VelocityField
 from tfnfrl.networks.gaussian_head import GaussianHead
 from tfnfrl.networks.mlp import MLP
 from tfnfrl.networks.policy_head import PolicyHead
+from tfnfrl.networks.tanh_gaussian import TanhGaussianActor, Temperature
 
 # Head name (an agent config's `head.type`) -> class; every other `head` key is a
 # constructor argument of that class.
@@ -37,6 +38,8 @@ __all__ = [
     "FlowMatchingHead",
     "GaussianHead",
     "PolicyHead",
+    "TanhGaussianActor",
+    "Temperature",
     "VelocityField",
     "make_head",
 ]

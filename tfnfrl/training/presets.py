@@ -17,6 +17,8 @@ _CPU_AGENTS = {
     "fm_gcbc": {"head.hidden_dims": (256, 256, 256)},
     "nf_rlbc": {**_CPU_FLOW, "critic.hidden_dims": (256, 256, 256)},
     "rebrac": {"actor.hidden_dims": (256, 256, 256), "critic.hidden_dims": (256, 256, 256)},
+    "nf_ugs": {"encoder.hidden_dims": (256, 256), "head.num_blocks": 4, "head.hidden_units": 128,
+               "actor.hidden_dims": (256, 256)},
 }
 _TINY_FLOW = {"encoder.hidden_dims": (32,), "head.num_blocks": 2, "head.hidden_units": 32, "batch_size": 32,
               "optimizer.warmup_steps": 10}
@@ -29,6 +31,10 @@ _TINY_AGENTS = {
     "nf_rlbc": {"encoder.hidden_dims": (32,), "head.num_blocks": 2, "head.hidden_units": 32, "batch_size": 32,
                 "critic.hidden_dims": (32, 32)},
     "rebrac": {"actor.hidden_dims": (32, 32), "critic.hidden_dims": (32, 32), "batch_size": 32},
+    "nf_ugs": {"encoder.hidden_dims": (32,), "head.num_blocks": 2, "head.hidden_units": 32, "batch_size": 32,
+               "actor.hidden_dims": (32,), "collection.num_envs": 2, "collection.episode_length": 100,
+               "collection.unroll_length": 25, "collection.updates_per_unroll": 5, "collection.capacity_episodes": 8,
+               "num_candidates": 64},
 }
 
 PRESETS = {

@@ -253,5 +253,12 @@ class Trainer:
 
 
 def train(agent_config, run_config, workdir):
-    """Train `agent_config` per `run_config` in `workdir` (resuming if possible); returns the final eval."""
+    """Train `agent_config` per `run_config` in `workdir` (resuming if possible); returns the final eval.
+
+    Agents that collect their own data (FEED "online") go through `tfnfrl.training.online`.
+    """
+    if agents.feed(agent_config.agent_name) == feeds.ONLINE_FEED:
+        from tfnfrl.training import online  # pylint: disable=import-outside-toplevel
+
+        return online.OnlineTrainer(agent_config, run_config, workdir).run()
     return Trainer(agent_config, run_config, workdir).run()

@@ -1,0 +1,52 @@
+r"""Run a study grid in the background, one JSON record per finished run; or print its tables.
+
+  nohup python launch/study.py --grid=results/grids/rl_offline.py > study.log 2>&1 &
+  python launch/study.py --grid=results/grids/rl_offline.py --report --plot=results/rl_offline.png
+
+A grid file defines STUDY and RUNS (tfnfrl.training.study.Run). Each run trains in
+<root>/<run id>/ (rerunning resumes killed runs and skips finished ones) and writes
+<records>/<run id>.json; `--report` regenerates the tables from the records alone.
+"""
+
+import logging as std_logging
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+std_logging.getLogger("tensorflow").setLevel(std_logging.WARNING)
+
+from absl import app  # noqa: E402
+from absl import flags  # noqa: E402
+
+_GRID = flags.DEFINE_string("grid", None, "Python file defining STUDY and RUNS.", required=True)
+_ROOT = flags.DEFINE_string("root", None, "Workdirs of the runs; default: runs/studies/<STUDY>.")
+_RECORDS = flags.DEFINE_string("records", None, "Where records go; default: results/runs/<STUDY>.")
+_REPORT = flags.DEFINE_bool("report", False, "Only print the tables from the existing records.")
+_PLOT = flags.DEFINE_string("plot", None, "With --report: write the learning curves PNG here.")
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected positional arguments: {argv[1:]}")
+    from tfnfrl.training import study, trainer  # pylint: disable=import-outside-toplevel
+
+    name, runs = study.load_grid(_GRID.value)
+    records_dir = _RECORDS.value or os.path.join("results", "runs", name)
+    if _REPORT.value:
+        records = study.load_records(records_dir)
+        if not records:
+            sys.exit(f"ERROR: no records in {records_dir}.")
+        print(f"{len(records)} of {len(runs)} runs of {name} have records.")
+        print(study.records_table(records, labels=list(dict.fromkeys(r.label for r in runs))))
+        if _PLOT.value:
+            print(f"\nPlot: {study.plot_learning_curves(records, _PLOT.value, title=name)}")
+        return
+    root = _ROOT.value or os.path.join("runs", "studies", name)
+    try:
+        study.run_grid(runs, root, records_dir, study=name, log=lambda m: print(m, flush=True))
+    except (FileNotFoundError, trainer.NonFiniteLossError) as error:
+        sys.exit(f"ERROR: {error}")
+
+
+if __name__ == "__main__":
+    app.run(main)

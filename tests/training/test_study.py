@@ -1,0 +1,59 @@
+"""The study runner: records per finished run, skip finished, resume killed, tables from records."""
+
+import os
+
+import pytest
+
+from tests.training.conftest import ENV
+from tfnfrl import jsonio
+from tfnfrl.training import study, trainer
+
+
+def _grid(data_dir):
+    run = {"steps": 20, "dataset_dir": data_dir, "eval_episodes": 1, "eval_tasks": (1,), "log_every": 10}
+    return [study.Run.make("gcbc", ENV, seed=s, preset="tiny", run=run) for s in (0, 1)]
+
+
+def test_grid_writes_records_skips_finished_runs_and_resumes_a_killed_one(tiny_data_dir, tmp_path):
+    runs = _grid(tiny_data_dir)
+    root, records = str(tmp_path / "runs"), str(tmp_path / "records")
+    # Run 1 was "killed" at update 10: its workdir holds a checkpoint at 10 and no record.
+    agent_config, run_config = runs[1].configs()
+    run_config.steps = 10
+    trainer.train(agent_config, run_config, os.path.join(root, runs[1].run_id))
+
+    messages = []
+    assert study.run_grid(runs, root, records, study="toy", log=messages.append) == 2
+    saved = study.load_records(records)
+    assert [r["run_id"] for r in saved] == sorted(r.run_id for r in runs)
+    for record in saved:
+        assert record["steps"] == 20 and record["study"] == "toy" and record["agent"] == "gcbc"
+        assert 0.0 <= record["success"]["success/mean"] <= 1.0 and record["episodes_per_task"] == 1
+        assert record["final_training"]["training/actor/loss"] > -1e9 and record["wall_seconds"] > 0
+        assert record["data"]["dataset"] == "pointmaze-medium-navigate-v0" and len(record["machine"]["load_before"]) == 3
+        assert record["agent_config"]["batch_size"] == 32  # The tiny preset.
+    resumed = next(r for r in saved if r["seed"] == 1)
+    assert resumed["learning_curve"] == [] or resumed["learning_curve"][-1][0] == 20
+    # A second invocation trains nothing and leaves the records alone.
+    before = [jsonio.read_json(os.path.join(records, f"{r.run_id}.json")) for r in runs]
+    assert study.run_grid(runs, root, records, log=messages.append) == 0
+    assert before == [jsonio.read_json(os.path.join(records, f"{r.run_id}.json")) for r in runs]
+    assert any(m.startswith("[2/2] done") for m in messages)
+
+    table = study.records_table(saved)
+    values = [r["success"]["success/mean"] for r in sorted(saved, key=lambda r: r["seed"])]
+    assert f"### {ENV}" in table and "| gcbc |" in table and ", ".join(f"{v:.2f}" for v in values) in table
+    png = study.plot_learning_curves(saved, str(tmp_path / "curves.png"))
+    assert os.path.getsize(png) > 1000
+
+
+def test_run_ids_are_stable_and_distinguish_overrides(tmp_path):
+    a = study.Run.make("nf_gcbc", ENV, seed=0, config={"head.num_blocks": 2})
+    assert a.run_id == study.Run.make("nf_gcbc", ENV, seed=0, config={"head.num_blocks": 2}).run_id
+    assert a.run_id != study.Run.make("nf_gcbc", ENV, seed=0, config={"head.num_blocks": 3}).run_id
+    grid = tmp_path / "grid.py"
+    grid.write_text("from tfnfrl.training.study import Run\nRUNS = [Run.make('gcbc', 'x'), Run.make('gcbc', 'x')]\n")
+    with pytest.raises(ValueError, match="same run twice"):
+        study.load_grid(str(grid))
+    with pytest.raises(KeyError, match="no field"):
+        study.Run.make("gcbc", ENV, config={"head.width": 3}).configs()

@@ -1,0 +1,229 @@
+"""Studies: a grid of runs trained one after another, one small JSON record per finished run.
+
+A grid module (e.g. results/grids/rl_offline.py) defines `STUDY` (a name) and `RUNS`, a list
+of `Run`s. `run_grid` trains each run in its own workdir under a root (resuming a killed
+run, skipping a finished one) and writes `<records>/<run id>.json` when it finishes:
+configs, steps, wall time, machine load, per-task success, the last logged training and
+validation metrics, and the dataset's provenance. Records are small and committed to git;
+tables (`records_table`) are regenerated from them, never typed by hand.
+"""
+
+import dataclasses
+import glob
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import time
+
+import numpy as np
+
+from tfnfrl import agents
+from tfnfrl import jsonio
+from tfnfrl.training import metrics_log
+from tfnfrl.training import presets
+from tfnfrl.training import run_config as run_config_lib
+from tfnfrl.training import trainer
+
+RECORD_FORMAT = 1
+_WALL_FILE = "study_wall.json"  # Wall seconds of earlier (interrupted) invocations of a run.
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """One training run of a study.
+
+    Attributes:
+      agent: registry name. env_name: OGBench (singletask) name. seed: run seed.
+      preset: named preset applied before the overrides (tfnfrl/training/presets.py).
+      config: {dotted agent-config field: value} overrides.
+      run: {run-config field: value} overrides (steps, eval_episodes, dataset_dir, ...).
+      label: a short name for tables (default: the agent).
+    """
+
+    agent: str
+    env_name: str
+    seed: int = 0
+    preset: str = "cpu"
+    config: tuple = ()
+    run: tuple = ()
+    label: str = ""
+
+    @classmethod
+    def make(cls, agent, env_name, seed=0, preset="cpu", config=None, run=None, label=""):
+        """A Run from plain dicts of overrides."""
+        return cls(agent, env_name, int(seed), preset, tuple(sorted((config or {}).items())),
+                   tuple(sorted((run or {}).items())), label or agent)
+
+    @property
+    def run_id(self):
+        """'<label>__<env>__seed<k>__<hash of the overrides>': stable across invocations."""
+        digest = hashlib.sha1(repr((self.agent, self.preset, self.config, self.run)).encode()).hexdigest()[:8]
+        return f"{self.label or self.agent}__{self.env_name}__seed{self.seed}__{digest}"
+
+    def configs(self):
+        """(agent config, run config) with the preset, then the overrides, applied."""
+        agent_config, run_config = presets.apply_preset(
+            self.preset, agents.get_config(self.agent), run_config_lib.get_run_config())
+        for dotted, value in self.config:
+            presets.set_dotted(agent_config, dotted, value)
+        run_config.env_name, run_config.seed = self.env_name, self.seed
+        for key, value in self.run:
+            presets.set_dotted(run_config, key, value)
+        run_config.progress = False
+        return agent_config, run_config
+
+
+def git_commit():
+    """The checkout's commit hash (and '+dirty' with uncommitted changes), or 'unknown'."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    try:
+        head = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return head + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def last_metrics(workdir, prefix):
+    """The last logged value of every metric starting with `prefix` ("training/", "validation/")."""
+    latest = {}
+    for row in metrics_log.read_metrics(workdir):
+        for key, value in row.items():
+            if key.startswith(prefix) and value is not None:
+                latest[key] = value
+    return latest
+
+
+def learning_curve(workdir):
+    """[(step, mean success)] of every evaluation the run logged."""
+    return [(r["step"], r["evaluation/success/mean"]) for r in metrics_log.read_metrics(workdir)
+            if r.get("evaluation/success/mean") is not None]
+
+
+def run_one(run, root, records_dir, study="study"):
+    """Train `run` (resuming it if killed) and write its record; returns the record."""
+    workdir = os.path.join(root, run.run_id)
+    os.makedirs(workdir, exist_ok=True)
+    wall_path = os.path.join(workdir, _WALL_FILE)
+    earlier = jsonio.read_json(wall_path)["seconds"] if os.path.exists(wall_path) else 0.0
+    load_before = os.getloadavg()
+    start = time.time()
+    agent_config, run_config = run.configs()
+    try:
+        result = trainer.train(agent_config, run_config, workdir)
+    finally:
+        jsonio.write_json(wall_path, {"seconds": earlier + time.time() - start})
+    saved = jsonio.read_json(os.path.join(workdir, run_config_lib.CONFIG_FILE))
+    record = dict(
+        format=RECORD_FORMAT, study=study, run_id=run.run_id, label=run.label or run.agent, agent=run.agent,
+        env_name=run.env_name, seed=run.seed, preset=run.preset, overrides=dict(config=dict(run.config),
+                                                                                run=dict(run.run)),
+        steps=int(run_config.steps), wall_seconds=round(earlier + time.time() - start, 1),
+        machine=dict(cpus=os.cpu_count(), load_before=[round(x, 2) for x in load_before],
+                     load_after=[round(x, 2) for x in os.getloadavg()], platform=platform.platform()),
+        git_commit=git_commit(), data=saved.get("data"),
+        success={k: v for k, v in result.items() if k.startswith("success/")},
+        episodes_per_task=result.get("episodes_per_task"), learning_curve=learning_curve(workdir),
+        final_training=last_metrics(workdir, "training/"), final_validation=last_metrics(workdir, "validation/"),
+        agent_config=saved["agent"], run_config=saved["run"],
+    )
+    jsonio.write_json(os.path.join(records_dir, f"{run.run_id}.json"), record)
+    return record
+
+
+def run_grid(runs, root, records_dir, study="study", log=print):
+    """Train every run without a record yet, in order; returns the number trained now."""
+    trained = 0
+    for i, run in enumerate(runs):
+        record_path = os.path.join(records_dir, f"{run.run_id}.json")
+        if os.path.exists(record_path):
+            log(f"[{i + 1}/{len(runs)}] done: {run.run_id}")
+            continue
+        log(f"[{i + 1}/{len(runs)}] training {run.run_id} ...")
+        record = run_one(run, root, records_dir, study)
+        log(f"[{i + 1}/{len(runs)}] {run.run_id}: success {record['success'].get('success/mean')} "
+            f"in {record['wall_seconds'] / 60:.1f} min")
+        trained += 1
+    return trained
+
+
+def load_records(records_dir):
+    """Every record in `records_dir`, sorted by run id."""
+    return [jsonio.read_json(p) for p in sorted(glob.glob(os.path.join(records_dir, "*.json")))]
+
+
+def records_table(records, labels=None):
+    """Markdown tables, one per env: success mean ± std over seeds per label, seeds, steps, wall minutes."""
+    by_env = {}
+    for record in records:
+        by_env.setdefault(record["env_name"], {}).setdefault(record["label"], []).append(record)
+    lines = []
+    for env_name in sorted(by_env):
+        groups = by_env[env_name]
+        order = [l for l in (labels or sorted(groups)) if l in groups]
+        lines += [f"\n### {env_name}\n", "| method | success (mean ± std over seeds) | seeds | updates | "
+                  "wall min / run | per seed |", "|---|---:|---:|---:|---:|---|"]
+        for label in order:
+            rs = sorted(groups[label], key=lambda r: r["seed"])
+            values = [r["success"]["success/mean"] for r in rs]
+            steps = sorted({r["steps"] for r in rs})
+            lines.append(
+                f"| {label} | {np.mean(values):.3f} ± {np.std(values):.3f} | {len(rs)} | "
+                f"{'/'.join(str(s) for s in steps)} | {np.mean([r['wall_seconds'] for r in rs]) / 60:.1f} | "
+                + ", ".join(f"{v:.2f}" for v in values) + " |")
+    return "\n".join(lines)
+
+
+def load_grid(path):
+    """(study name, runs) of a grid module file defining STUDY and RUNS."""
+    namespace = {}
+    with open(path) as f:
+        exec(compile(f.read(), path, "exec"), namespace)  # pylint: disable=exec-used
+    if "RUNS" not in namespace:
+        raise ValueError(f"{path} defines no RUNS list of tfnfrl.training.study.Run.")
+    runs = list(namespace["RUNS"])
+    ids = [r.run_id for r in runs]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{path} lists the same run twice: {sorted({i for i in ids if ids.count(i) > 1})}")
+    return namespace.get("STUDY", os.path.splitext(os.path.basename(path))[0]), runs
+
+
+def plot_learning_curves(records, path, title=None):
+    """Success (mean over tasks) against updates, one line per record, colour per label; returns `path`."""
+    import matplotlib  # pylint: disable=import-outside-toplevel
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
+    envs = sorted({r["env_name"] for r in records})
+    fig, axes = plt.subplots(1, len(envs), figsize=(5.5 * len(envs), 4), squeeze=False)
+    labels = sorted({r["label"] for r in records})
+    colours = {label: f"C{i}" for i, label in enumerate(labels)}
+    for ax, env_name in zip(axes[0], envs):
+        seen = set()
+        for r in records:
+            if r["env_name"] != env_name or not r["learning_curve"]:
+                continue
+            steps, success = zip(*r["learning_curve"])
+            ax.plot(steps, success, marker="o", color=colours[r["label"]], alpha=0.8,
+                    label=None if r["label"] in seen else r["label"])
+            seen.add(r["label"])
+        ax.set(title=env_name, xlabel="updates", ylabel="success", ylim=(-0.02, 1.02))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def record_json(record):
+    """A record as canonical JSON text (for tests and diffs)."""
+    return json.dumps(record, indent=2, sort_keys=True)
