@@ -40,6 +40,9 @@ def main(argv):
         print(study.records_table(records, labels=list(dict.fromkeys(r.label for r in runs))))
         if _PLOT.value:
             print(f"\nPlot: {study.plot_learning_curves(records, _PLOT.value, title=name)}")
+            if any(r.get("coverage_curve") for r in records):
+                coverage_png = os.path.splitext(_PLOT.value)[0] + "_coverage.png"
+                print(f"Coverage: {study.plot_learning_curves(records, coverage_png, name, 'coverage_curve')}")
         return
     root = _ROOT.value or os.path.join("runs", "studies", name)
     try:

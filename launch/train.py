@@ -68,10 +68,13 @@ def main(argv):
         result = trainer.train(agent_config, config, workdir)
     except (FileNotFoundError, trainer.NonFiniteLossError) as error:
         sys.exit(f"ERROR: {error}")
-    if result:
+    if result.get("episodes_per_task"):
         print(f"\nFinal evaluation of {_AGENT.value} on {config.env_name} after {config.steps} steps "
               f"({result['episodes_per_task']} episodes per task):")
         print(report.success_table({_AGENT.value: result}))
+    if "collection/coverage" in result:
+        print(f"Coverage: {result['collection/coverage']:.3f} of the maze's free cells after "
+              f"{result['collection/env_steps']:.0f} env steps.")
     print(f"Workdir: {workdir}")
 
 

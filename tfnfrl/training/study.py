@@ -104,6 +104,12 @@ def learning_curve(workdir):
             if r.get("evaluation/success/mean") is not None]
 
 
+def coverage_curve(workdir):
+    """[(env steps, coverage)] an online run logged (empty for offline runs)."""
+    return [(r["collection/env_steps"], r["collection/coverage"]) for r in metrics_log.read_metrics(workdir)
+            if r.get("collection/coverage") is not None]
+
+
 def run_one(run, root, records_dir, study="study"):
     """Train `run` (resuming it if killed) and write its record; returns the record."""
     workdir = os.path.join(root, run.run_id)
@@ -127,7 +133,9 @@ def run_one(run, root, records_dir, study="study"):
                      load_after=[round(x, 2) for x in os.getloadavg()], platform=platform.platform()),
         git_commit=git_commit(), data=saved.get("data"),
         success={k: v for k, v in result.items() if k.startswith("success/")},
+        collection={k: v for k, v in result.items() if k.startswith("collection/")},
         episodes_per_task=result.get("episodes_per_task"), learning_curve=learning_curve(workdir),
+        coverage_curve=coverage_curve(workdir),
         final_training=last_metrics(workdir, "training/"), final_validation=last_metrics(workdir, "validation/"),
         agent_config=saved["agent"], run_config=saved["run"],
     )
@@ -165,14 +173,21 @@ def records_table(records, labels=None):
     for env_name in sorted(by_env):
         groups = by_env[env_name]
         order = [l for l in (labels or sorted(groups)) if l in groups]
-        lines += [f"\n### {env_name}\n", "| method | success (mean ± std over seeds) | seeds | updates | "
-                  "wall min / run | per seed |", "|---|---:|---:|---:|---:|---|"]
+        online = any(r.get("collection") for rs in groups.values() for r in rs)
+        extra = " coverage (mean ± std) | env steps |" if online else ""
+        lines += [f"\n### {env_name}\n", "| method | success (mean ± std over seeds) |" + extra + " seeds | updates | "
+                  "wall min / run | per seed |", "|---|---:|" + ("---:|---:|" if online else "") + "---:|---:|---:|---|"]
         for label in order:
             rs = sorted(groups[label], key=lambda r: r["seed"])
             values = [r["success"]["success/mean"] for r in rs]
             steps = sorted({r["steps"] for r in rs})
+            cells = ""
+            if online:
+                cover = [r.get("collection", {}).get("collection/coverage", float("nan")) for r in rs]
+                env_steps = sorted({int(r.get("collection", {}).get("collection/env_steps", 0)) for r in rs})
+                cells = f" {np.mean(cover):.3f} ± {np.std(cover):.3f} | {'/'.join(str(e) for e in env_steps)} |"
             lines.append(
-                f"| {label} | {np.mean(values):.3f} ± {np.std(values):.3f} | {len(rs)} | "
+                f"| {label} | {np.mean(values):.3f} ± {np.std(values):.3f} |{cells} {len(rs)} | "
                 f"{'/'.join(str(s) for s in steps)} | {np.mean([r['wall_seconds'] for r in rs]) / 60:.1f} | "
                 + ", ".join(f"{v:.2f}" for v in values) + " |")
     return "\n".join(lines)
@@ -192,8 +207,11 @@ def load_grid(path):
     return namespace.get("STUDY", os.path.splitext(os.path.basename(path))[0]), runs
 
 
-def plot_learning_curves(records, path, title=None):
-    """Success (mean over tasks) against updates, one line per record, colour per label; returns `path`."""
+def plot_learning_curves(records, path, title=None, curve="learning_curve"):
+    """Success (mean over tasks) against updates, one line per record, colour per label; returns `path`.
+
+    `curve="coverage_curve"` plots maze coverage against env steps instead (online runs).
+    """
     import matplotlib  # pylint: disable=import-outside-toplevel
 
     matplotlib.use("Agg")
@@ -206,13 +224,15 @@ def plot_learning_curves(records, path, title=None):
     for ax, env_name in zip(axes[0], envs):
         seen = set()
         for r in records:
-            if r["env_name"] != env_name or not r["learning_curve"]:
+            if r["env_name"] != env_name or not r.get(curve):
                 continue
-            steps, success = zip(*r["learning_curve"])
-            ax.plot(steps, success, marker="o", color=colours[r["label"]], alpha=0.8,
+            steps, success = zip(*r[curve])
+            ax.plot(steps, success, marker="o" if curve == "learning_curve" else None, color=colours[r["label"]],
+                    alpha=0.8,
                     label=None if r["label"] in seen else r["label"])
             seen.add(r["label"])
-        ax.set(title=env_name, xlabel="updates", ylabel="success", ylim=(-0.02, 1.02))
+        ax.set(title=env_name, xlabel="updates" if curve == "learning_curve" else "env steps",
+               ylabel="success" if curve == "learning_curve" else "fraction of free cells visited", ylim=(-0.02, 1.02))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     if title:
