@@ -60,3 +60,12 @@ def toy_transitions(batch_size=64, seed=0, terminal_fraction=0.25):
         rewards=np.where(solved, 0.0, -1.0).astype(np.float32),
         masks=np.where(solved, 0.0, 1.0).astype(np.float32),
     )
+
+
+def toy_goal_batch(batch_size=64, seed=0):
+    """An NF-UGS replay batch: observations, actions and 2-d goals (future xy)."""
+    rng = np.random.default_rng(seed)
+    observations = rng.normal(size=(batch_size, OBS)).astype(np.float32)
+    actions = np.tanh(rng.normal(size=(batch_size, ACT))).astype(np.float32)
+    return dict(observations=observations, actions=actions,
+                goals=(observations[:, :2] + actions[:, :2]).astype(np.float32))

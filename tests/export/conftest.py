@@ -29,11 +29,15 @@ def make_workdir(workdir, agent_name, steps=TRAIN_STEPS, seed=0):
     run.env_name = ENV_NAME
     run.steps = steps
     run.seed = seed
-    agent = agents.make_agent(config, tiny.SPEC, total_steps=steps, seed=seed)
-    toy = tiny.toy_transitions if agents.feed(agent_name) == "transition_sampler" else tiny.toy_batch
+    feed = agents.feed(agent_name)
+    spec = tiny.SPEC
+    toy = {"transition_sampler": tiny.toy_transitions, "online": tiny.toy_goal_batch}.get(feed, tiny.toy_batch)
+    if feed == "online":  # NF-UGS's goals are xy: 2 of the observation's coordinates.
+        spec = agents.EnvSpec(observation_dim=tiny.OBS, action_dim=tiny.ACT, goal_dim=2)
+    agent = agents.make_agent(config, spec, total_steps=steps, seed=seed)
     for step in range(steps):
         agent.train_step(toy(seed=step), tf.constant([seed, step], tf.int32), step)
-    run_config.save(workdir, config, run, tiny.SPEC.to_dict())
+    run_config.save(workdir, config, run, spec.to_dict())
     checkpoints.Checkpointer(os.path.join(workdir, trainer.CHECKPOINT_DIR), agent, seed=seed).save(steps)
     return workdir
 
@@ -86,3 +90,10 @@ def rebrac_export(tmp_path_factory, export_dir):
     """ReBRAC (deterministic actor): no log_prob signature, plus q_value, self-checked."""
     workdir = make_workdir(str(tmp_path_factory.mktemp("rebrac_run")), "rebrac")
     return Exported(workdir, export.export_workdir(workdir, export_dir, name="rebrac", verify=True))
+
+
+@pytest.fixture(scope="session")
+def ugs_export(tmp_path_factory, export_dir):
+    """NF-UGS: policy signatures plus goal_log_prob and marginal_goal_log_prob, self-checked."""
+    workdir = make_workdir(str(tmp_path_factory.mktemp("nf_ugs_run")), "nf_ugs")
+    return Exported(workdir, export.export_workdir(workdir, export_dir, name="ugs", verify=True))

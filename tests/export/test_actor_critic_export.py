@@ -1,4 +1,4 @@
-"""Actor-critic exports: the policy signatures plus q_value(observations, actions), checked like the others."""
+"""Exports beyond BC: actor-critics add q_value(observations, actions); NF-UGS adds its goal densities."""
 
 import numpy as np
 import pytest
@@ -54,3 +54,22 @@ def test_saved_model_cli_runs_q_value(rlbc_export, tmp_path):
     q = np.load(tmp_path / "out" / "q.npy")
     expected = rlbc_export.agent.critic(np.ones((4, tiny.OBS), np.float32), np.zeros((4, tiny.ACT), np.float32))
     np.testing.assert_allclose(q, expected.numpy().min(-1), rtol=1e-5)
+
+
+def test_nf_ugs_exports_goal_densities(ugs_export):
+    loaded = tf.saved_model.load(ugs_export.path)
+    assert {"serving_default", "sample_actions", "log_prob", "goal_log_prob", "marginal_goal_log_prob"} <= set(
+        loaded.signatures)
+    assert set(loaded.signatures["goal_log_prob"].structured_input_signature[1]) == {"observations", "actions", "goals"}
+    rng = np.random.default_rng(1)
+    obs = rng.normal(size=(6, tiny.OBS)).astype(np.float32)
+    actions = rng.uniform(-1, 1, size=(6, tiny.ACT)).astype(np.float32)
+    goals = rng.normal(size=(6, 2)).astype(np.float32)
+    agent = ugs_export.agent
+    served = loaded.signatures["goal_log_prob"](observations=obs, actions=actions, goals=goals)["log_prob"].numpy()
+    np.testing.assert_allclose(served, agent.goal_log_prob(obs, actions, goals).numpy(), rtol=1e-5, atol=1e-5)
+    marginal = loaded.signatures["marginal_goal_log_prob"](goals=goals)["log_prob"].numpy()
+    np.testing.assert_allclose(marginal, agent.marginal_goal_log_prob(goals).numpy(), rtol=1e-5, atol=1e-5)
+    served_actions = loaded.signatures["serving_default"](
+        observations=obs, goals=goals, seed=np.array([1, 2], np.int32), deterministic=True)["actions"]
+    np.testing.assert_allclose(served_actions.numpy(), agent.policy.act_mode(obs, goals).numpy(), atol=1e-6)

@@ -217,3 +217,36 @@ def test_nf_rlbc_kill_9_resume_restores_both_optimizers_and_the_target_critic(da
     assert "target_critic" in names and "actor_optimizer" in names and "critic_optimizer" in names
     for name in resumed:
         np.testing.assert_array_equal(resumed[name], expected[name], err_msg=name)
+
+
+def test_nf_ugs_kill_9_then_same_command_resumes_exactly(tmp_path):
+    """Online training killed after its first round-end checkpoint resumes to the uninterrupted weights and buffer."""
+
+    def args(workdir):
+        return ["--agent=nf_ugs", "--preset=tiny", "--run.env_name=pointmaze-medium-navigate-v0", f"--workdir={workdir}",
+                "--run.steps=60", "--run.checkpoint_every=20", "--run.log_every=5", "--run.eval_episodes=0",
+                "--run.progress=false"]
+
+    reference = str(tmp_path / "reference")
+    first = _run("train.py", *args(reference))
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "Coverage:" in first.stdout
+    workdir = str(tmp_path / "killed")
+    process = subprocess.Popen(_command("train.py", *args(workdir)), cwd=ROOT, env=_env(),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = os.path.join(workdir, "checkpoints", "checkpoint")
+    deadline = time.time() + 240
+    while not os.path.exists(state) and process.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    killed_at = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
+    assert killed_at is not None and not killed_at.endswith("ckpt-60")
+    result = _run("train.py", *args(workdir))
+    assert result.returncode == 0, result.stderr[-3000:]
+    resumed, expected = _checkpoint_weights(workdir), _checkpoint_weights(reference)
+    assert resumed.keys() == expected.keys() and any("temperature" in n for n in resumed)
+    for name in resumed:
+        np.testing.assert_array_equal(resumed[name], expected[name], err_msg=name)
+    replay = [np.load(os.path.join(w, "replay_step60.npz"))["observations"] for w in (workdir, reference)]
+    np.testing.assert_array_equal(*replay)
