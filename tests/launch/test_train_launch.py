@@ -55,6 +55,31 @@ def _train_args(name, data_dir, workdir, *extra):
     ]
 
 
+def _kill_after_first_checkpoint(args, workdir, final_step):
+    """Start train.py with `args`, SIGKILL it once its first checkpoint is complete; returns that checkpoint."""
+    process = subprocess.Popen(_command("train.py", *args), cwd=ROOT, env=_env(),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # The manager's state file names a checkpoint only once it is completely written.
+    state = os.path.join(workdir, "checkpoints", "checkpoint")
+    deadline = time.time() + 240
+    while not os.path.exists(state) and process.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    killed_at = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
+    assert killed_at is not None and not killed_at.endswith(f"ckpt-{final_step}")
+    return killed_at
+
+
+def _assert_same_checkpoints(workdir, reference):
+    resumed, expected = _checkpoint_weights(workdir), _checkpoint_weights(reference)
+    assert resumed.keys() == expected.keys()
+    for name in resumed:
+        np.testing.assert_array_equal(resumed[name], expected[name], err_msg=name)
+    return resumed
+
+
 def _checkpoint_weights(workdir):
     reader = tf.train.load_checkpoint(os.path.join(workdir, "checkpoints"))
     return {n: reader.get_tensor(n) for n in reader.get_variable_to_shape_map() if n.startswith("agent/")}
@@ -106,26 +131,11 @@ def test_kill_9_then_same_command_resumes_and_finishes_exactly(data_dir, train_o
     workdir = str(tmp_path / "killed")
     # Evaluation and logging do not touch training; logging every step widens the window for the kill.
     args = _train_args("nf_gcbc", data_dir, workdir, "--run.eval_episodes=0", "--run.log_every=1")
-    process = subprocess.Popen(_command("train.py", *args), cwd=ROOT, env=_env(),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    # The manager's state file names a checkpoint only once it is completely written.
-    state = os.path.join(workdir, "checkpoints", "checkpoint")
-    deadline = time.time() + 240
-    while not os.path.exists(state) and process.poll() is None and time.time() < deadline:
-        time.sleep(0.01)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    assert process.returncode == -signal.SIGKILL
-    killed_at = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
-    assert killed_at is not None and not killed_at.endswith(f"ckpt-{STEPS}")
-
+    _kill_after_first_checkpoint(args, workdir, STEPS)
     result = _run("train.py", *args)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Resuming from" in result.stderr
-    resumed, reference = _checkpoint_weights(workdir), _checkpoint_weights(reference)
-    assert resumed.keys() == reference.keys()
-    for name in resumed:
-        np.testing.assert_array_equal(resumed[name], reference[name], err_msg=name)
+    _assert_same_checkpoints(workdir, reference)
 
 
 def test_evaluate_script_prints_a_table_for_a_checkpoint(train_once, tmp_path):
@@ -199,24 +209,11 @@ def test_nf_rlbc_kill_9_resume_restores_both_optimizers_and_the_target_critic(da
     reference = str(tmp_path / "reference")
     assert _run("train.py", *args(reference)).returncode == 0
     workdir = str(tmp_path / "killed")
-    process = subprocess.Popen(_command("train.py", *args(workdir)), cwd=ROOT, env=_env(),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    state = os.path.join(workdir, "checkpoints", "checkpoint")
-    deadline = time.time() + 240
-    while not os.path.exists(state) and process.poll() is None and time.time() < deadline:
-        time.sleep(0.01)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    killed_at = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
-    assert killed_at is not None and not killed_at.endswith("ckpt-120")
+    _kill_after_first_checkpoint(args(workdir), workdir, 120)
     result = _run("train.py", *args(workdir))
     assert result.returncode == 0, result.stderr[-3000:]
-    resumed, expected = _checkpoint_weights(workdir), _checkpoint_weights(reference)
-    assert resumed.keys() == expected.keys()
-    names = " ".join(resumed)
+    names = " ".join(_assert_same_checkpoints(workdir, reference))
     assert "target_critic" in names and "actor_optimizer" in names and "critic_optimizer" in names
-    for name in resumed:
-        np.testing.assert_array_equal(resumed[name], expected[name], err_msg=name)
 
 
 def test_nf_ugs_kill_9_then_same_command_resumes_exactly(tmp_path):
@@ -232,21 +229,9 @@ def test_nf_ugs_kill_9_then_same_command_resumes_exactly(tmp_path):
     assert first.returncode == 0, first.stderr[-3000:]
     assert "Coverage:" in first.stdout
     workdir = str(tmp_path / "killed")
-    process = subprocess.Popen(_command("train.py", *args(workdir)), cwd=ROOT, env=_env(),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    state = os.path.join(workdir, "checkpoints", "checkpoint")
-    deadline = time.time() + 240
-    while not os.path.exists(state) and process.poll() is None and time.time() < deadline:
-        time.sleep(0.01)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    killed_at = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
-    assert killed_at is not None and not killed_at.endswith("ckpt-60")
+    _kill_after_first_checkpoint(args(workdir), workdir, 60)
     result = _run("train.py", *args(workdir))
     assert result.returncode == 0, result.stderr[-3000:]
-    resumed, expected = _checkpoint_weights(workdir), _checkpoint_weights(reference)
-    assert resumed.keys() == expected.keys() and any("temperature" in n for n in resumed)
-    for name in resumed:
-        np.testing.assert_array_equal(resumed[name], expected[name], err_msg=name)
+    assert any("temperature" in n for n in _assert_same_checkpoints(workdir, reference))
     replay = [np.load(os.path.join(w, "replay_step60.npz"))["observations"] for w in (workdir, reference)]
     np.testing.assert_array_equal(*replay)

@@ -85,8 +85,4 @@ def plot_comparison(results, path, agents=None):
         ax.set(title=env_name, ylabel="success rate", ylim=(0, 1.05))
         ax.grid(axis="y", alpha=0.3)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return report.save_figure(fig, path, dpi=110)

@@ -41,6 +41,17 @@ def success_table(results):
     return "\n".join(lines)
 
 
+def save_figure(fig, path, dpi=110):
+    """Lay out, write and close a matplotlib figure as a PNG at `path` (directories made); returns `path`."""
+    import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
+
+
 def loss_keys(rows):
     """The "training/<group>/loss" and "validation/<group>/loss" metric names in metrics rows, sorted."""
     keys = {k for r in rows for k in r if k.count("/") == 2 and k.endswith("/loss")}
@@ -75,8 +86,4 @@ def plot_learning_curve(workdirs, path, title=None):
         ax.legend(fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120)

@@ -23,6 +23,7 @@ from tfnfrl import agents
 from tfnfrl import jsonio
 from tfnfrl.training import metrics_log
 from tfnfrl.training import presets
+from tfnfrl.training import report
 from tfnfrl.training import run_config as run_config_lib
 from tfnfrl.training import trainer
 
@@ -237,11 +238,7 @@ def plot_learning_curves(records, path, title=None, curve="learning_curve"):
         ax.legend(fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return report.save_figure(fig, path, dpi=110)
 
 
 def record_json(record):
