@@ -15,16 +15,12 @@ import numpy as np
 from absl import logging
 
 from tfnfrl.data import checks
+from tfnfrl.data import protocol
 from tfnfrl.envs import registry
 from tfnfrl.envs import worker_process
 
-# OGBench's default dataset directory (ogbench.utils.DEFAULT_DATASET_DIR).
-_OGBENCH_DEFAULT_DIR = "~/.ogbench/data"
-
-
-def default_dataset_dir():
-    """OGBench's dataset directory, '~/.ogbench/data', with '~' expanded."""
-    return os.path.expanduser(_OGBENCH_DEFAULT_DIR)
+default_dataset_dir = protocol.default_dataset_dir
+dataset_files = protocol.dataset_paths  # (train_path, val_path) that `env_name` reads.
 
 
 def generate_command(env_name, dataset_dir=None):
@@ -36,16 +32,6 @@ def generate_command(env_name, dataset_dir=None):
     ) != os.path.abspath(default_dataset_dir()):
         command += f" --dataset_dir={dataset_dir}"
     return command
-
-
-def dataset_files(env_name, dataset_dir=None):
-    """(train_path, val_path) that `env_name` reads from `dataset_dir` (default OGBench's)."""
-    directory = os.path.expanduser(dataset_dir or default_dataset_dir())
-    name = registry.dataset_name(env_name)
-    return (
-        os.path.join(directory, f"{name}.npz"),
-        os.path.join(directory, f"{name}-val.npz"),
-    )
 
 
 def _raise_for_unreadable(env_name, paths, error):

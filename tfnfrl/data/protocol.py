@@ -7,8 +7,28 @@ of the episode count, collected after the training episodes.
 """
 
 import dataclasses
+import os
 
 from tfnfrl.envs import registry
+
+# OGBench's default dataset directory (ogbench.utils.DEFAULT_DATASET_DIR).
+OGBENCH_DEFAULT_DIR = "~/.ogbench/data"
+
+
+def default_dataset_dir():
+    """OGBench's dataset directory, '~/.ogbench/data', with '~' expanded."""
+    return os.path.expanduser(OGBENCH_DEFAULT_DIR)
+
+
+def dataset_paths(env_name, dataset_dir=None):
+    """(train, val) = `{dir}/{name}.npz`, `{dir}/{name}-val.npz`: the one file-naming rule.
+
+    `name` is the dataset `env_name` reads (singletask words removed); `dataset_dir` None
+    means OGBench's default; '~' is expanded.
+    """
+    directory = os.path.expanduser(dataset_dir or default_dataset_dir())
+    name = registry.dataset_name(env_name)
+    return os.path.join(directory, f"{name}.npz"), os.path.join(directory, f"{name}-val.npz")
 
 
 @dataclasses.dataclass(frozen=True)

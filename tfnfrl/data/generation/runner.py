@@ -188,13 +188,7 @@ class _EpisodeBuffer:
         )
 
 
-def dataset_paths(name, dataset_dir):
-    """(train, val) file paths of dataset `name` in `dataset_dir` (with '~' expanded)."""
-    directory = os.path.expanduser(dataset_dir)
-    return (
-        os.path.join(directory, f"{name}.npz"),
-        os.path.join(directory, f"{name}-val.npz"),
-    )
+dataset_paths = protocol.dataset_paths  # The one file-naming rule, re-exported.
 
 
 def _remove_stale_temp_files(paths):
