@@ -41,3 +41,5 @@ def closed_local_url():
 def no_internet(monkeypatch):
     """Points ogbench.utils.DATASET_URL (read by tfnfrl.data.sources) at a closed local port."""
     monkeypatch.setattr(ogbench.utils, "DATASET_URL", closed_local_url())
+    # tests/conftest.py's process-wide override would win over DATASET_URL: these tests patch that.
+    monkeypatch.delenv("TFNFRL_DATASET_URL", raising=False)
