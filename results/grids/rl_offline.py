@@ -1,0 +1,24 @@
+"""Issue 10: NF-RLBC vs ReBRAC vs BC on each env's default task, equal budget, 2 seeds.
+
+`cpu` preset, 40k updates, evaluated every 10k (the first three runs, cube-single seed 0,
+are the learning curve the budget is checked against), 20 evaluation episodes; 200-episode datasets generated locally (see RESULTS.md). NF-RLBC's
+alpha = 10 (the paper's value for cube, scene and puzzle); ReBRAC's (alpha_actor,
+alpha_critic) from tfnfrl.agents.rebrac.REBRAC_ALPHAS.
+"""
+
+from tfnfrl.agents import rebrac
+from tfnfrl.training.study import Run
+
+STUDY = "rl_offline"
+ENVS = ("cube-single-play-singletask-task2-v0", "scene-play-singletask-task2-v0", "puzzle-3x3-play-singletask-task4-v0")
+RUN = {"steps": 40_000, "eval_every": 10_000, "eval_episodes": 20, "log_every": 1_000, "checkpoint_every": 5_000}
+
+RUNS = []
+for seed in (0, 1):
+    for env in ENVS:
+        alpha_actor, alpha_critic = rebrac.alphas_for(env)
+        RUNS += [
+            Run.make("nf_rlbc", env, seed=seed, config={"alpha": 10.0}, run=RUN),
+            Run.make("rebrac", env, seed=seed, config={"alpha_actor": alpha_actor, "alpha_critic": alpha_critic}, run=RUN),
+            Run.make("bc", env, seed=seed, run=RUN),
+        ]
