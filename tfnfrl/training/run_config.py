@@ -22,7 +22,7 @@ def get_run_config():
     config.eval_every = 100_000  # Evaluate every this many updates (and at the end); 0: only at the end.
     config.eval_episodes = 50  # Episodes per evaluation task (the paper: 50); 0: no evaluation.
     config.eval_tasks = (1, 2, 3, 4, 5)  # OGBench evaluation task ids (singletask envs use their own task).
-    config.eval_workers = ml_collections.config_dict.placeholder(int)  # Env worker processes; None: min(cores, episodes).
+    config.eval_workers = ml_collections.config_dict.placeholder(int)  # Env worker processes (evaluation, online collection); None: min(cores, envs).
     config.log_every = 1000  # Write training/validation metrics every this many updates.
     config.checkpoint_every = 10_000  # Save a checkpoint every this many updates (and at the end).
     config.keep_checkpoints = 3  # How many recent checkpoints to keep.
