@@ -262,8 +262,8 @@ class OnlineTrainer(trainer_lib.Trainer):
         return coverage_lib.plot_coverage(
             path, coverage.layout, coverage.counts,
             log_density_fn=lambda g: agent.marginal_log_prob(np.asarray(g, np.float32)).numpy(),
-            title=f"{self.agent_config.agent_name} ({self.agent_config.exploration} goals), update {step}: "
-                  f"coverage {coverage.fraction:.2f}", goals=task_goals)
+            title=f"{self.agent_config.agent_name} ({self.agent_config.exploration} goals), update {step}",
+            goals=task_goals)
 
     def _final(self, agent, log, coverage, task_goals):
         final_step = self._final_step if hasattr(self, "_final_step") else self.config.steps
