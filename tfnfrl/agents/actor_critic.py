@@ -72,6 +72,18 @@ def divergence_message(metrics, bound, key="critic/q_abs_max"):
     )
 
 
+def make_optimizers(config, total_steps):
+    """(actor optimizer, critic optimizer) from the config's `actor_optimizer` / `critic_optimizer`."""
+    return (optimizers.make_optimizer(config.actor_optimizer, total_steps),
+            optimizers.make_optimizer(config.critic_optimizer, total_steps))
+
+
+def q_value_export(critic, aggregation, spec):
+    """The Policy `extra_functions` entry exporting q_value(observations, actions)."""
+    return {"q_value": (q_value_function(critic, aggregation),
+                        {"observations": spec.observation_dim, "actions": spec.action_dim})}
+
+
 def q_value_function(critic, aggregation):
     """(observations, actions) -> {"q": [B] (aggregated), "q_heads": [B, K]}, for export."""
 

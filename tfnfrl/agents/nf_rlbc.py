@@ -22,7 +22,6 @@ from tfnfrl import rng
 from tfnfrl.agents import actor_critic
 from tfnfrl.agents import config_parts
 from tfnfrl.agents import learner
-from tfnfrl.agents import optimizers
 from tfnfrl.agents import policy as policy_lib
 from tfnfrl.agents import targets
 
@@ -79,8 +78,7 @@ class NFRLBCAgent(learner.Learner):
         self.encoder, self.head = networks["encoder"], networks["head"]
         self.critic, self.target_critic = networks["critic"], networks["target_critic"]
         self.track(self.encoder, self.head, self.critic, self.target_critic)
-        self.actor_optimizer = optimizers.make_optimizer(config.actor_optimizer, total_steps)
-        self.critic_optimizer = optimizers.make_optimizer(config.critic_optimizer, total_steps)
+        self.actor_optimizer, self.critic_optimizer = actor_critic.make_optimizers(config, total_steps)
         self.q_bound = actor_critic.q_bound(spec, config.discount, config.divergence_margin)
         self.loss_groups = [
             learner.LossGroup("critic", self.critic_loss, lambda: self.critic.trainable_weights, self.critic_optimizer),
@@ -92,8 +90,7 @@ class NFRLBCAgent(learner.Learner):
             sample_fn=self._act, mode_fn=self._act_mode, log_prob_fn=self._log_prob,
             action_low=spec.action_low, action_high=spec.action_high,
             eval_deterministic=config.eval_deterministic, jit_compile=config.jit_act,
-            extra_functions={"q_value": (actor_critic.q_value_function(self.critic, config.q_agg),
-                                         {"observations": spec.observation_dim, "actions": spec.action_dim})},
+            extra_functions=actor_critic.q_value_export(self.critic, config.q_agg, spec),
         )
 
     @property
