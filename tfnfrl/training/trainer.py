@@ -140,8 +140,6 @@ class Trainer:
                 check_goal_dims(self.evaluator, spec, cfg.env_name)
             self.eval_task_ids = self.check_eval_tasks()
         provenance = data.dataset_provenance(cfg.env_name, cfg.dataset_dir)
-        details = {k: provenance.get(k) for k in ("seed", "num_episodes", "url") if provenance.get(k) is not None}
-        logging.info("Data: %s %s dataset %s.", provenance["source"], provenance.get("dataset"), details or "")
         run_config_lib.save(self.workdir, self.agent_config, cfg, spec.to_dict(), extra=dict(data=provenance))
 
         strategy = strategies.make_strategy(cfg.strategy)
