@@ -3,8 +3,9 @@ r"""NF-UGS online collection and update speed: env steps/s and updates/s, 1 vs 2
 Runs the `cpu` preset of nf_ugs on pointmaze-medium-navigate-v0 through the real online
 trainer (16 envs in worker processes, unrolls of 50 steps, 25 updates per unroll) for a few
 short rounds (200-step episodes, so a round is 3,200 env steps and 100 updates), and reads
-the speeds the trainer logs: collection env steps/s (policy calls + env steps, excluding
-updates) and updates/s (excluding collection). Appends a section to BENCHMARKS.md.
+the speeds the trainer logs over the last round (the first includes XLA compilation):
+collection env steps/s (policy calls + env steps, excluding updates) and updates/s
+(excluding collection). Appends a section to BENCHMARKS.md.
 
   nice python benchmarks/online_speed.py [--rounds 3] [--no_append]
 """
@@ -43,7 +44,7 @@ def measure(workers, rounds):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--no_append", action="store_true")
     args = parser.parse_args()
     rows = {workers: measure(workers, args.rounds) for workers in (1, 2)}
@@ -53,7 +54,7 @@ def main():
         f"- Machine: {machine_info.describe('TF ' + tf.__version__)}",
         f"- Command: `nice python benchmarks/online_speed.py --rounds {args.rounds}`",
         "- Config: nf_ugs `cpu` preset on pointmaze-medium-navigate-v0, 16 envs, 200-step episodes, unrolls of 50 "
-        "steps, 25 updates per unroll (batch 256); speeds as the trainer logs them over the whole run.",
+        "steps, 25 updates per unroll (batch 256); speeds as the trainer logs them over the last round.",
         "",
         "| env workers | collection env steps/s | updates/s |",
         "|---|---:|---:|",

@@ -199,8 +199,9 @@ class OnlineTrainer(trainer_lib.Trainer):
                    disable=not cfg.progress, dynamic_ncols=True, mininterval=1.0)
         step, next_checkpoint = start, (start // cfg.checkpoint_every + 1) * cfg.checkpoint_every
         next_eval = (start // cfg.eval_every + 1) * cfg.eval_every if cfg.eval_every else None
+        # Speeds over the window since the last log row (the first window includes XLA compilation).
         env_time = update_time = 0.0
-        env_steps_done = 0
+        env_steps_done = updates_done = 0
         with bar:
             for round_index in range(first_round, total_rounds):
                 seeds = [envs.episode_seed(cfg.seed, 1_000_000 + round_index, k) for k in range(n)]
@@ -235,9 +236,10 @@ class OnlineTrainer(trainer_lib.Trainer):
                     info = {k: float(v) for k, v in info.items()}
                     self._check_metrics(agent, step, info, checkpointer)
                     update_time += time.perf_counter() - t0
+                    updates_done += c.updates_per_unroll
                     bar.update(c.updates_per_unroll)
                     bar.set_postfix(env_sps=f"{env_steps_done / max(env_time, 1e-9):.0f}",
-                                    ups=f"{c.updates_per_unroll * (unroll + 1) / max(update_time, 1e-9):.1f}",
+                                    ups=f"{updates_done / max(update_time, 1e-9):.1f}",
                                     coverage=f"{coverage.fraction:.2f}")
                     if step % cfg.log_every < c.updates_per_unroll or step >= cfg.steps:
                         metrics = {f"training/{k}": v for k, v in info.items()}
@@ -245,9 +247,11 @@ class OnlineTrainer(trainer_lib.Trainer):
                             "collection/env_steps": step * self.env_steps_per_update,
                             "collection/coverage": coverage.fraction,
                             "collection/env_steps_per_second": env_steps_done / max(env_time, 1e-9),
-                            "training/updates_per_second": (step - start) / max(update_time, 1e-9),
+                            "training/updates_per_second": updates_done / max(update_time, 1e-9),
                         })
                         log.write(step, metrics)
+                        env_time = update_time = 0.0
+                        env_steps_done = updates_done = 0
                 if step >= next_checkpoint or step >= cfg.steps:
                     self._save_state(step, checkpointer, replay, coverage)
                     next_checkpoint = (step // cfg.checkpoint_every + 1) * cfg.checkpoint_every
