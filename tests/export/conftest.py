@@ -59,6 +59,12 @@ class Exported:
         return self.result.path
 
 
+def trained_export(tmp_path_factory, export_dir, agent_name, name, verify=True):
+    """Train tiny `agent_name` into a fresh workdir and export it as model `name`; returns `Exported`."""
+    workdir = make_workdir(str(tmp_path_factory.mktemp(f"{agent_name}_run")), agent_name)
+    return Exported(workdir, export.export_workdir(workdir, export_dir, name=name, verify=verify))
+
+
 @pytest.fixture(scope="session")
 def export_dir(tmp_path_factory):
     return str(tmp_path_factory.mktemp("savedmodels"))
@@ -67,33 +73,28 @@ def export_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def gc_export(tmp_path_factory, export_dir):
     """NF-GCBC (goal-conditioned): exported with the in-process self-check (verify=True)."""
-    workdir = make_workdir(str(tmp_path_factory.mktemp("nf_gcbc_run")), "nf_gcbc")
-    return Exported(workdir, export.export_workdir(workdir, export_dir, name="gc", verify=True))
+    return trained_export(tmp_path_factory, export_dir, "nf_gcbc", "gc", verify=True)
 
 
 @pytest.fixture(scope="session")
 def bc_export(tmp_path_factory, export_dir):
     """NF-BC (no goals: the signatures have no `goals` input)."""
-    workdir = make_workdir(str(tmp_path_factory.mktemp("nf_bc_run")), "nf_bc")
-    return Exported(workdir, export.export_workdir(workdir, export_dir, name="bc", verify=False))
+    return trained_export(tmp_path_factory, export_dir, "nf_bc", "bc", verify=False)
 
 
 @pytest.fixture(scope="session")
 def rlbc_export(tmp_path_factory, export_dir):
     """NF-RLBC (actor-critic with a flow actor): policy signatures plus q_value, self-checked."""
-    workdir = make_workdir(str(tmp_path_factory.mktemp("nf_rlbc_run")), "nf_rlbc")
-    return Exported(workdir, export.export_workdir(workdir, export_dir, name="rlbc", verify=True))
+    return trained_export(tmp_path_factory, export_dir, "nf_rlbc", "rlbc", verify=True)
 
 
 @pytest.fixture(scope="session")
 def rebrac_export(tmp_path_factory, export_dir):
     """ReBRAC (deterministic actor): no log_prob signature, plus q_value, self-checked."""
-    workdir = make_workdir(str(tmp_path_factory.mktemp("rebrac_run")), "rebrac")
-    return Exported(workdir, export.export_workdir(workdir, export_dir, name="rebrac", verify=True))
+    return trained_export(tmp_path_factory, export_dir, "rebrac", "rebrac", verify=True)
 
 
 @pytest.fixture(scope="session")
 def ugs_export(tmp_path_factory, export_dir):
     """NF-UGS: policy signatures plus goal_log_prob and marginal_goal_log_prob, self-checked."""
-    workdir = make_workdir(str(tmp_path_factory.mktemp("nf_ugs_run")), "nf_ugs")
-    return Exported(workdir, export.export_workdir(workdir, export_dir, name="ugs", verify=True))
+    return trained_export(tmp_path_factory, export_dir, "nf_ugs", "ugs", verify=True)
