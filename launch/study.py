@@ -47,7 +47,7 @@ def main(argv):
     root = _ROOT.value or os.path.join("runs", "studies", name)
     try:
         study.run_grid(runs, root, records_dir, study=name, log=lambda m: print(m, flush=True))
-    except (FileNotFoundError, trainer.NonFiniteLossError) as error:
+    except (FileNotFoundError, ValueError, trainer.NonFiniteLossError) as error:
         sys.exit(f"ERROR: {error}")
 
 

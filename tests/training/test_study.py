@@ -47,10 +47,28 @@ def test_grid_writes_records_skips_finished_runs_and_resumes_a_killed_one(tiny_d
     assert os.path.getsize(png) > 1000
 
 
+def test_raising_the_budget_extends_finished_runs_and_lowering_it_is_refused(tiny_data_dir, tmp_path):
+    root, records = str(tmp_path / "runs"), str(tmp_path / "records")
+    short = _grid(tiny_data_dir)[:1]
+    longer = [study.Run.make("gcbc", ENV, seed=0, preset="tiny", run=dict(short[0].run, steps=30))]
+    assert longer[0].run_id == short[0].run_id  # The budget is not part of the run's identity.
+    study.run_grid(short, root, records, log=lambda m: None)
+    messages = []
+    assert study.run_grid(longer, root, records, log=messages.append) == 1
+    assert any("extending from 20 updates" in m for m in messages)
+    record = jsonio.read_json(os.path.join(records, f"{short[0].run_id}.json"))
+    assert record["steps"] == 30 and record["run_config"]["steps"] == 30
+    assert [step for step, _ in record["learning_curve"]][-1] == 30
+    with pytest.raises(ValueError, match="records 30 updates, more than the grid's 20"):
+        study.run_grid(short, root, records, log=lambda m: None)
+
+
 def test_run_ids_are_stable_and_distinguish_overrides(tmp_path):
     a = study.Run.make("nf_gcbc", ENV, seed=0, config={"head.num_blocks": 2})
     assert a.run_id == study.Run.make("nf_gcbc", ENV, seed=0, config={"head.num_blocks": 2}).run_id
     assert a.run_id != study.Run.make("nf_gcbc", ENV, seed=0, config={"head.num_blocks": 3}).run_id
+    assert a.run_id != study.Run.make("nf_gcbc", ENV, seed=0, config={"head.num_blocks": 2},
+                                      run={"eval_episodes": 5}).run_id
     grid = tmp_path / "grid.py"
     grid.write_text("from tfnfrl.training.study import Run\nRUNS = [Run.make('gcbc', 'x'), Run.make('gcbc', 'x')]\n")
     with pytest.raises(ValueError, match="same run twice"):

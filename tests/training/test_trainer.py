@@ -76,6 +76,15 @@ def test_workdir_with_another_config_is_refused(tiny_data_dir, tmp_path):
         trainer.train(other, tiny_run(tiny_data_dir, steps=10), workdir)
 
 
+def test_extending_a_run_whose_learning_rate_decays_over_steps_is_refused(tiny_data_dir, tmp_path):
+    workdir = str(tmp_path / "run")
+    decaying = tiny_agent_config("gcbc")
+    decaying.optimizer.final_lr = decaying.optimizer.lr / 10
+    trainer.train(decaying, tiny_run(tiny_data_dir, steps=5), workdir)
+    with pytest.raises(ValueError, match=r"run.steps: 5 -> 10, but the learning rate of optimizer decays"):
+        trainer.train(decaying, tiny_run(tiny_data_dir, steps=10), workdir)
+
+
 def test_dataset_with_wrong_dimensions_is_refused(tmp_path):
     directory = str(tmp_path / "data")
     generate_dataset(ENV, directory, num_episodes=2, episode_length=20, progress=False)

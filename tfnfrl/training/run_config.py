@@ -65,8 +65,29 @@ def load(workdir):
     return ml_collections.ConfigDict(data["agent"]), ml_collections.ConfigDict(data["run"]), data["dims"]
 
 
+def schedules_depending_on_steps(agent_config):
+    """Dotted names of the agent's optimizer configs whose learning rate decays over the run's `steps`."""
+    found = []
+
+    def walk(node, prefix):
+        for key, value in node.items():
+            if isinstance(value, dict):
+                if "lr" in value and "final_lr" in value:
+                    if value["final_lr"] != value["lr"]:
+                        found.append(prefix + key)
+                else:
+                    walk(value, prefix + key + ".")
+
+    walk(to_plain(agent_config) if isinstance(agent_config, ml_collections.ConfigDict) else agent_config, "")
+    return found
+
+
 def check_compatible(workdir, agent_config, run_config, dims):
-    """Raise ValueError if `workdir` already holds a run that these configs cannot resume."""
+    """Raise ValueError if `workdir` already holds a run that these configs cannot resume.
+
+    `steps` may change (a run can be extended) unless a learning rate decays over the run's length:
+    continuing then would silently change the schedule the first updates were trained with.
+    """
     path = os.path.join(workdir, CONFIG_FILE)
     if not os.path.exists(path):
         return
@@ -80,6 +101,12 @@ def check_compatible(workdir, agent_config, run_config, dims):
                 continue
             if old[section].get(key) != new[section].get(key):
                 differences.append(f"{section}.{key}: {old[section].get(key)!r} -> {new[section].get(key)!r}")
+    old_steps, new_steps = old["run"].get("steps"), new["run"].get("steps")
+    decaying = schedules_depending_on_steps(old["agent"])
+    if old_steps != new_steps and decaying:
+        differences.append(
+            f"run.steps: {old_steps!r} -> {new_steps!r}, but the learning rate of {', '.join(decaying)} decays over "
+            "`steps` (final_lr != lr), so the run cannot be extended exactly")
     if differences:
         raise ValueError(
             f"Workdir {workdir} holds a run with a different configuration ({'; '.join(differences)}). "

@@ -28,6 +28,10 @@ from tfnfrl.training import run_config as run_config_lib
 from tfnfrl.training import trainer
 
 RECORD_FORMAT = 1
+# Run-config fields that set a run's budget or bookkeeping, not what it learns: they are left out
+# of the run id, so raising a grid's `steps` continues each finished run from its last checkpoint.
+BUDGET_FIELDS = ("steps", "eval_every", "log_every", "checkpoint_every", "keep_checkpoints", "eval_workers",
+                 "progress")
 _WALL_FILE = "study_wall.json"  # Wall seconds of earlier (interrupted) invocations of a run.
 
 
@@ -59,8 +63,9 @@ class Run:
 
     @property
     def run_id(self):
-        """'<label>__<env>__seed<k>__<hash of the overrides>': stable across invocations."""
-        digest = hashlib.sha1(repr((self.agent, self.preset, self.config, self.run)).encode()).hexdigest()[:8]
+        """'<label>__<env>__seed<k>__<hash of the overrides>': stable across invocations and budgets."""
+        learned = tuple((k, v) for k, v in self.run if k not in BUDGET_FIELDS)
+        digest = hashlib.sha1(repr((self.agent, self.preset, self.config, learned)).encode()).hexdigest()[:8]
         return f"{self.label or self.agent}__{self.env_name}__seed{self.seed}__{digest}"
 
     def configs(self):
@@ -145,14 +150,25 @@ def run_one(run, root, records_dir, study="study"):
 
 
 def run_grid(runs, root, records_dir, study="study", log=print):
-    """Train every run without a record yet, in order; returns the number trained now."""
+    """Train every run without a record at its `steps`, in order; returns the number trained now.
+
+    A record at fewer steps (the grid's budget was raised) is extended: the run resumes from its
+    last checkpoint, which equals training the longer run from scratch when no learning rate
+    decays over `steps` (the trainer refuses the extension otherwise).
+    """
     trained = 0
     for i, run in enumerate(runs):
         record_path = os.path.join(records_dir, f"{run.run_id}.json")
-        if os.path.exists(record_path):
+        steps = int(run.configs()[1].steps)
+        recorded = jsonio.read_json(record_path)["steps"] if os.path.exists(record_path) else None
+        if recorded == steps:
             log(f"[{i + 1}/{len(runs)}] done: {run.run_id}")
             continue
-        log(f"[{i + 1}/{len(runs)}] training {run.run_id} ...")
+        if recorded is not None and recorded > steps:
+            raise ValueError(f"{record_path} records {recorded} updates, more than the grid's {steps}: raise the "
+                             "grid's steps back, or move the record (and its workdir) aside to retrain.")
+        verb = "training" if recorded is None else f"extending from {recorded} updates:"
+        log(f"[{i + 1}/{len(runs)}] {verb} {run.run_id} ...")
         record = run_one(run, root, records_dir, study)
         log(f"[{i + 1}/{len(runs)}] {run.run_id}: success {record['success'].get('success/mean')} "
             f"in {record['wall_seconds'] / 60:.1f} min")
