@@ -100,6 +100,22 @@ def test_flow_head_is_the_conditional_flow():
     np.testing.assert_allclose(head.training_loss(ACTIONS, CONTEXT, SEED).numpy(), -head.log_prob(ACTIONS, CONTEXT).numpy())
 
 
+def test_flow_head_ablation_switches_remove_linear_flows_and_layer_norms():
+    def layer_norms(head):
+        return [w for w in head.weights if "norm" in w.path]
+
+    full = networks.FlowHead(3, 4, num_blocks=2, hidden_units=16, init_seed=1)
+    ablated = networks.FlowHead(3, 4, num_blocks=2, hidden_units=16, init_seed=1, use_linear_flow=False,
+                                use_layer_norm=False)
+    for head in (full, ablated):
+        head.build()
+    assert len(full.flow.linear_flows) == 2 and not ablated.flow.linear_flows
+    assert layer_norms(full) and not layer_norms(ablated)
+    assert ablated.get_config()["use_linear_flow"] is False and ablated.get_config()["use_layer_norm"] is False
+    assert networks.FlowHead.from_config(ablated.get_config()).use_layer_norm is False
+    assert ablated.log_prob(ACTIONS, CONTEXT).shape == (5,)
+
+
 def _constant_velocity_head(bias):
     """A flow-matching head whose velocity is the constant `bias` (zero output kernel)."""
     head = networks.FlowMatchingHead(3, 4, hidden_dims=(8,), num_steps=5)

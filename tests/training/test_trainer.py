@@ -72,8 +72,25 @@ def test_workdir_with_another_config_is_refused(tiny_data_dir, tmp_path):
     workdir = str(tmp_path / "run")
     trainer.train(tiny_agent_config("gcbc"), tiny_run(tiny_data_dir, steps=5), workdir)
     other = tiny_agent_config("gcbc", lr=1e-2)
-    with pytest.raises(ValueError, match=r"agent.optimizer: .*new --workdir"):
+    with pytest.raises(ValueError, match=r"agent.optimizer.lr: 0.001 -> 0.01\).*new --workdir"):
         trainer.train(other, tiny_run(tiny_data_dir, steps=10), workdir)
+
+
+def test_a_run_saved_before_a_config_field_existed_resumes_at_the_fields_default(tiny_data_dir, tmp_path):
+    workdir = str(tmp_path / "run")
+    trainer.train(tiny_agent_config("gcbc"), tiny_run(tiny_data_dir, steps=5), workdir)
+    path = os.path.join(workdir, "config.json")
+    with open(path) as f:
+        saved = json.load(f)
+    assert saved["agent"]["head"].pop("layer_norm") is False  # As if written before `head.layer_norm` existed.
+    with open(path, "w") as f:
+        json.dump(saved, f)
+    changed = tiny_agent_config("gcbc")
+    changed.head.layer_norm = True  # Not the default: the old run did not have it.
+    with pytest.raises(ValueError, match=r"agent.head.layer_norm: None -> True"):
+        trainer.train(changed, tiny_run(tiny_data_dir, steps=10), workdir)
+    trainer.train(tiny_agent_config("gcbc"), tiny_run(tiny_data_dir, steps=8), workdir)
+    assert max(r["step"] for r in metrics_log.read_metrics(workdir)) == 8
 
 
 def test_extending_a_run_whose_learning_rate_decays_over_steps_is_refused(tiny_data_dir, tmp_path):

@@ -48,6 +48,8 @@ def flow_head_config(num_blocks=6, hidden_units=256):
             hidden_units=hidden_units,  # Width of the coupling MLPs.
             block_type="coupling",  # "coupling" (RealNVP) or "autoregressive" (MAF).
             init_seed=ml_collections.config_dict.placeholder(int),  # Linear flows' init seed; None: the run seed.
+            use_linear_flow=True,  # The LU linear flow after each affine block (paper's ablation: off -> 0 success).
+            use_layer_norm=True,  # LayerNorm in the coupling MLPs (paper's ablation: off -> 0 success).
         )
     )
 

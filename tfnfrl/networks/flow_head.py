@@ -20,6 +20,7 @@ class FlowHead(policy_head.PolicyHead):
       hidden_units: coupling MLP width (paper: 256).
       block_type: "coupling" or "autoregressive" (see `ConditionalFlow`).
       init_seed: seed of the linear flows' initial orthogonal matrices (reproducible init).
+      use_linear_flow, use_layer_norm: the paper's ablation switches (see `ConditionalFlow`).
     """
 
     def __init__(
@@ -30,6 +31,8 @@ class FlowHead(policy_head.PolicyHead):
         hidden_units=256,
         block_type="coupling",
         init_seed=None,
+        use_linear_flow=True,
+        use_layer_norm=True,
         **kwargs,
     ):
         super().__init__(action_dim, context_dim, **kwargs)
@@ -37,6 +40,8 @@ class FlowHead(policy_head.PolicyHead):
         self.hidden_units = hidden_units
         self.block_type = block_type
         self.init_seed = init_seed
+        self.use_linear_flow = use_linear_flow
+        self.use_layer_norm = use_layer_norm
         self.flow = ConditionalFlow(
             event_dim=action_dim,
             context_dim=context_dim,
@@ -44,6 +49,8 @@ class FlowHead(policy_head.PolicyHead):
             hidden_units=hidden_units,
             block_type=block_type,
             init_seed=init_seed,
+            use_linear_flow=use_linear_flow,
+            use_layer_norm=use_layer_norm,
             seed=self.init_seeds,
             name="flow",
         )
@@ -69,5 +76,7 @@ class FlowHead(policy_head.PolicyHead):
             hidden_units=self.hidden_units,
             block_type=self.block_type,
             init_seed=self.init_seed,
+            use_linear_flow=self.use_linear_flow,
+            use_layer_norm=self.use_layer_norm,
         )
         return config
