@@ -6,7 +6,8 @@
 - `checks`: validate files against the format and protocol.
 - `load_datasets`: read them through OGBench's own loader.
 - `GCSampler` / `TransitionSampler`: stateless batch samplers (batch = f(seed, step)).
-- `make_tf_dataset`: a prefetched tf.data pipeline over a sampler (TF imported lazily).
+- `make_tf_dataset`: a prefetched tf.data pipeline over a sampler, one input stream per worker
+  under a strategy (TF imported lazily); `graph_samplers`: the samplers as TF ops.
 """
 
 from tfnfrl.data.checks import DatasetReport, check_dataset, check_file

@@ -1,10 +1,13 @@
 """Batch samplers over loaded OGBench datasets: goal-conditioned relabelling and transitions.
 
-Both samplers are stateless: batch number `step` is drawn from a numpy Generator seeded by
-(seed, step), so a batch is a pure function of (seed, step) and an interrupted run resumes
-exactly by restarting at its step counter. Datasets are the non-compact dicts returned by
-`tfnfrl.data.load_datasets` (one row per transition, terminals = 1 at each episode's last
-transition).
+Both samplers are stateless: batch number `step` of input stream `stream` is drawn from a
+numpy Generator seeded by (seed, step) for stream 0 and (seed, step, stream) for the others,
+so a batch is a pure function of (seed, step, stream) and an interrupted run resumes exactly by
+restarting at its step counter. Streams are the input pipelines of a multi-worker run (one per
+worker, `tfnfrl.data.pipeline`); a one-process run reads stream 0 only. Datasets are the
+non-compact dicts returned by `tfnfrl.data.load_datasets` (one row per transition,
+terminals = 1 at each episode's last transition). `tfnfrl.data.graph_samplers` draws the same
+laws with TensorFlow ops (no numpy_function), for TPU hosts and in-graph input.
 
 Goal relabelling follows OGBench's GCDataset (impls/utils/datasets.py). For a state at
 index i of a trajectory whose last transition is f, a goal is one of
@@ -53,11 +56,13 @@ def gc_sampler_config():
     return config
 
 
-def _step_rng(seed, step):
-    """The Generator of batch `step` for sampler seed `seed` (both >= 0 ints)."""
+def _step_rng(seed, step, stream=0):
+    """The Generator of batch `step` of input stream `stream` for sampler seed `seed` (all >= 0 ints)."""
     if step < 0:
         raise ValueError(f"step must be >= 0; received step={step}.")
-    return np.random.default_rng([int(seed), int(step)])
+    if stream < 0:
+        raise ValueError(f"stream must be >= 0; received stream={stream}.")
+    return np.random.default_rng([int(seed), int(step)] + ([int(stream)] if stream else []))
 
 
 def _check_dataset(dataset, keys):
@@ -142,9 +147,23 @@ class GCSampler:
         choice = rng.uniform(size=n)
         return np.where(choice < p_cur, idxs, np.where(choice < p_cur + p_traj, traj, random))
 
-    def sample_indices(self, batch_size, step):
+    @property
+    def seed(self):
+        return self._seed
+
+    @property
+    def config(self):
+        """The goal-sampling config (like gc_sampler_config())."""
+        return self._config
+
+    def arrays(self):
+        """{observations, next_observations, actions}: the float32 arrays batches are gathered from."""
+        return {"observations": self._observations, "next_observations": self._next_observations,
+                "actions": self._actions}
+
+    def sample_indices(self, batch_size, step, stream=0):
         """Indices of batch `step`: (state idxs, actor goal idxs, value goal idxs), each [B]."""
-        rng = _step_rng(self._seed, step)
+        rng = _step_rng(self._seed, step, stream)
         c = self._config
         idxs = rng.integers(self._size, size=batch_size)
         actor = self._goal_indices(
@@ -155,14 +174,14 @@ class GCSampler:
         )
         return idxs, actor, value
 
-    def sample(self, batch_size, step):
-        """Batch number `step` (a pure function of (seed, step)).
+    def sample(self, batch_size, step, stream=0):
+        """Batch number `step` of input stream `stream` (a pure function of (seed, step, stream)).
 
         Returns a dict of float32 arrays: observations [B, obs], actions [B, act],
         next_observations [B, obs], actor_goals [B, obs], value_goals [B, obs],
         rewards [B], masks [B].
         """
-        idxs, actor, value = self.sample_indices(batch_size, step)
+        idxs, actor, value = self.sample_indices(batch_size, step, stream)
         success = (idxs == value).astype(np.float32)
         return {
             "observations": self._observations[idxs],
@@ -214,13 +233,26 @@ class TransitionSampler:
     def size(self):
         return self._size
 
-    def sample_indices(self, batch_size, step):
-        """Row indices [B] of batch `step`."""
-        return _step_rng(self._seed, step).integers(self._size, size=batch_size)
+    @property
+    def seed(self):
+        return self._seed
 
-    def sample(self, batch_size, step):
-        """Batch `step`: observations, actions, next_observations, next_actions [B, .], rewards, masks [B]."""
-        idxs = self.sample_indices(batch_size, step)
+    @property
+    def next_index(self):
+        """[size] int64: the row whose action is each row's `next_actions`."""
+        return self._next_index
+
+    def arrays(self):
+        """{observations, actions, next_observations, rewards, masks}: the float32 arrays batches are gathered from."""
+        return dict(self._arrays)
+
+    def sample_indices(self, batch_size, step, stream=0):
+        """Row indices [B] of batch `step` of input stream `stream`."""
+        return _step_rng(self._seed, step, stream).integers(self._size, size=batch_size)
+
+    def sample(self, batch_size, step, stream=0):
+        """Batch `step` of `stream`: observations, actions, next_observations, next_actions [B, .], rewards, masks [B]."""
+        idxs = self.sample_indices(batch_size, step, stream)
         batch = {k: v[idxs] for k, v in self._arrays.items()}
         batch["next_actions"] = self._arrays["actions"][self._next_index[idxs]]
         return batch

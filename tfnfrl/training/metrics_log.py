@@ -50,6 +50,19 @@ class MetricsLog:
         self.writer.close()
 
 
+class NoLog:
+    """`MetricsLog`'s interface writing nothing: the log of a non-chief worker of a multi-worker run."""
+
+    def truncate_after(self, step):
+        pass
+
+    def write(self, step, metrics):
+        pass
+
+    def close(self):
+        pass
+
+
 def read_metrics(workdir):
     """All rows of `workdir/metrics.jsonl` as a list of dicts."""
     path = os.path.join(workdir, "metrics.jsonl")

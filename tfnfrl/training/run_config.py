@@ -26,7 +26,10 @@ def get_run_config():
     config.log_every = 1000  # Write training/validation metrics every this many updates.
     config.checkpoint_every = 10_000  # Save a checkpoint every this many updates (and at the end).
     config.keep_checkpoints = 3  # How many recent checkpoints to keep.
-    config.strategy = "default"  # tf.distribute strategy: default | mirrored | multi_worker | tpu.
+    config.strategy = "default"  # tf.distribute strategy: default | mirrored | multi_worker (reads TF_CONFIG) | tpu.
+    config.tpu = ""  # strategy=tpu: the TPUClusterResolver address ("local" on a Cloud TPU VM, a name or grpc://...).
+    config.input = "numpy"  # Batch sampling: numpy (tf.numpy_function) | graph (TF ops; needed on TPU). Draws differ.
+    config.steps_per_loop = 10  # Updates per compiled call (cut at log/checkpoint/eval steps); see BENCHMARKS.md.
     config.jit_compile = True  # XLA-compile the train step (see BENCHMARKS.md: faster on CPU).
     config.progress = True  # Show tqdm progress bars.
     return config
@@ -35,8 +38,9 @@ def get_run_config():
 # Fields of the run config that may change between a run and its resumption.
 RESUMABLE_FIELDS = (
     "steps", "eval_every", "eval_episodes", "eval_tasks", "eval_workers", "log_every", "checkpoint_every",
-    "keep_checkpoints", "strategy", "jit_compile", "progress", "dataset_dir", "data_source",
+    "keep_checkpoints", "strategy", "jit_compile", "progress", "dataset_dir", "data_source", "tpu", "steps_per_loop",
 )
+INPUTS = ("numpy", "graph")
 
 
 def default_workdir(run_config, agent_name, root=DEFAULT_RUNS_DIR):

@@ -1,4 +1,4 @@
-"""The compiled, distributed training step."""
+"""The compiled, distributed training step, and loops of K such steps in one call."""
 
 import functools
 
@@ -55,3 +55,42 @@ def make_train_step(learner, strategy, global_batch_size, seed, jit_compile=True
         return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in per_replica.items()}
 
     return distributed_step
+
+
+def make_train_loop(learner, strategy, global_batch_size, seed, batches, jit_compile=True):
+    """A function (start, num_steps) -> metrics that runs updates start, ..., start + num_steps - 1.
+
+    The loop runs inside one tf.function (the TPU idiom: one host round trip per call, not per
+    update) and returns the metrics of its last update. `batches` is either an iterator of a
+    (distributed) dataset from `tfnfrl.data.make_tf_dataset`, read once per update, or an
+    in-graph sampler (`tfnfrl.data.graph_samplers`), whose batch `step` is drawn inside the
+    loop; with the default strategy that loop, sampling included, is one XLA function. Each
+    update is exactly `make_train_step`'s, so the number of updates per call does not change
+    the result.
+    """
+    update = make_train_step(learner, strategy, global_batch_size, seed, jit_compile=jit_compile)
+
+    def run_loop(next_batch, start, num_steps):
+        metrics = update(next_batch(start), start)
+        for i in tf.range(1, num_steps):
+            metrics = update(next_batch(start + i), start + i)
+        return metrics
+
+    if hasattr(batches, "sample"):
+        if not strategies.is_single_replica_default(strategy):
+            raise ValueError("An in-graph sampler feeds the loop directly only under the default strategy; "
+                             "give other strategies its tf.data pipeline (tfnfrl.data.make_tf_dataset).")
+
+        @tf.function(jit_compile=jit_compile)
+        def sampled_loop(start, num_steps):
+            return run_loop(lambda step: batches.sample(global_batch_size, step), start, num_steps)
+
+        return lambda start, num_steps: sampled_loop(tf.constant(start, tf.int64), tf.constant(num_steps, tf.int64))
+
+    @tf.function
+    def iterator_loop(iterator, start, num_steps):
+        return run_loop(lambda step: next(iterator), start, num_steps)
+
+    return lambda start, num_steps: iterator_loop(
+        batches, tf.constant(start, tf.int64), tf.constant(num_steps, tf.int64)
+    )

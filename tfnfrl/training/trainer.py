@@ -9,6 +9,15 @@ Workdir layout:
 
 Running the same command again resumes from the newest checkpoint and finishes the run; a
 finished run only re-prints its final evaluation.
+
+Updates run `steps_per_loop` at a time inside one compiled call, cut short so that every log,
+checkpoint and evaluation step ends a call: the run is the same for any `steps_per_loop`.
+
+Under `strategy=multi_worker` every worker runs the same command (its own TF_CONFIG); the chief
+alone writes the files above and evaluates, the others train and write nothing (their
+checkpoint saves go to deleted temporary directories). A resumed run restores the chief's
+newest checkpoint on every worker. Each worker draws its share of every batch from its own
+input stream, so a run is a pure function of (seed, step, number of workers).
 """
 
 import math
@@ -21,6 +30,7 @@ from tqdm import tqdm
 
 from tfnfrl import agents
 from tfnfrl import data
+from tfnfrl.data import graph_samplers
 from tfnfrl import envs
 from tfnfrl import jsonio
 from tfnfrl.envs import registry
@@ -69,7 +79,11 @@ class Trainer:
         registry.check_env_name(run_config.env_name)
         if run_config.strategy not in strategies.STRATEGIES:
             raise ValueError(f"Unknown strategy {run_config.strategy!r}; expected one of {strategies.STRATEGIES}.")
-        for key in ("steps", "log_every", "checkpoint_every"):
+        if run_config.input not in run_config_lib.INPUTS:
+            raise ValueError(f"Unknown input {run_config.input!r}; expected one of {run_config_lib.INPUTS}.")
+        if run_config.strategy == "tpu" and run_config.input != "graph":
+            raise ValueError("--run.strategy=tpu needs --run.input=graph: a TPU host cannot run numpy_function.")
+        for key in ("steps", "log_every", "checkpoint_every", "steps_per_loop"):
             if run_config[key] < 1:
                 raise ValueError(f"run config `{key}` must be >= 1. Received: {key}={run_config[key]}")
         for key in ("eval_every", "eval_episodes"):
@@ -83,6 +97,7 @@ class Trainer:
         feeds.check_feed(self.feed)
         self.evaluator = None
         self.eval_task_ids = None
+        self.chief = True  # False on a non-chief worker of a multi-worker run (set by `run`).
 
     # ------------------------------------------------------------------ pieces
     def build_agent(self, spec):
@@ -130,35 +145,46 @@ class Trainer:
     def run(self):
         """Train (or resume) to `steps` updates; returns the final evaluation dict ({} if disabled)."""
         cfg = self.config
-        os.makedirs(self.workdir, exist_ok=True)
+        # First: a multi-worker strategy must start before TensorFlow runs anything else.
+        strategy = strategies.make_strategy(cfg.strategy, cfg.tpu)
+        self.chief = strategies.is_chief(strategy)
+        if self.chief:
+            os.makedirs(self.workdir, exist_ok=True)
         train_data, val_data = self.load_data()
         spec = agents.EnvSpec.from_dataset(train_data)
         run_config_lib.check_compatible(self.workdir, self.agent_config, cfg, spec.to_dict())
-        if cfg.eval_episodes > 0:
+        if cfg.eval_episodes > 0 and self.chief:
             self.evaluator = self.make_evaluator()
             if self.agent_config.get("goal_conditioned", False):
                 check_goal_dims(self.evaluator, spec, cfg.env_name)
             self.eval_task_ids = self.check_eval_tasks()
-        provenance = data.dataset_provenance(cfg.env_name, cfg.dataset_dir)
-        run_config_lib.save(self.workdir, self.agent_config, cfg, spec.to_dict(), extra=dict(data=provenance))
+        if self.chief:
+            provenance = data.dataset_provenance(cfg.env_name, cfg.dataset_dir)
+            run_config_lib.save(self.workdir, self.agent_config, cfg, spec.to_dict(), extra=dict(data=provenance))
 
-        strategy = strategies.make_strategy(cfg.strategy)
         with strategy.scope():
             agent = self.build_agent(spec)
         checkpointer = checkpoints.Checkpointer(
-            os.path.join(self.workdir, CHECKPOINT_DIR), agent, seed=cfg.seed, max_to_keep=cfg.keep_checkpoints
+            os.path.join(self.workdir, CHECKPOINT_DIR), agent, seed=cfg.seed, max_to_keep=cfg.keep_checkpoints,
+            writes=self.chief, label=strategies.task_label(strategy),
         )
-        start = checkpointer.restore()
+        if cfg.strategy == "multi_worker":
+            start = checkpointer.restore_from_chief(strategy)
+        else:
+            start = checkpointer.restore()
         if start:
-            logging.info("Resuming from %s (step %d).", checkpointer.latest, start)
-        log = metrics_log.MetricsLog(self.workdir)
+            logging.info("Resuming from %s (step %d).", checkpointer.latest or "the chief's checkpoint", start)
+        log = metrics_log.MetricsLog(self.workdir) if self.chief else metrics_log.NoLog()
         log.truncate_after(start)
         try:
             if self._missed_evaluation(start):
                 self.evaluate(agent, start, log)  # Killed between that checkpoint and its evaluation.
             if start < cfg.steps:
                 self._train(agent, strategy, checkpointer, log, train_data, val_data, start)
-            return self._final_evaluation(agent, log)
+            result = self._final_evaluation(agent, log)
+            if cfg.strategy == "multi_worker":
+                strategies.barrier(strategy)  # The other workers wait for the chief's final evaluation.
+            return result
         finally:
             log.close()
             if self.evaluator is not None:
@@ -183,6 +209,26 @@ class Trainer:
         self.write_final(result, self.config.steps)
         return result
 
+    def _loop_length(self, step):
+        """Updates in the compiled call starting after `step` updates: up to `steps_per_loop`, ending at the next
+        log, checkpoint or evaluation step (the same on every worker) or at the end."""
+        cfg = self.config
+        periods = [cfg.log_every, cfg.checkpoint_every]
+        if cfg.eval_episodes > 0 and cfg.eval_every:
+            periods.append(cfg.eval_every)
+        end = min([cfg.steps] + [(step // every + 1) * every for every in periods])
+        return min(cfg.steps_per_loop, end - step)
+
+    def _batches(self, strategy, sampler, batch_size, start):
+        """What the train loop reads: an iterator of the (distributed) tf.data pipeline, or the in-graph sampler."""
+        cfg = self.config
+        default = strategies.is_single_replica_default(strategy)
+        if cfg.input == "graph":
+            sampler = graph_samplers.from_numpy(sampler)
+            if default:
+                return sampler  # Drawn inside the compiled loop.
+        return iter(data.make_tf_dataset(sampler, batch_size, start_step=start, strategy=None if default else strategy))
+
     def _train(self, agent, strategy, checkpointer, log, train_data, val_data, start):
         cfg = self.config
         batch_size = int(self.agent_config.batch_size)
@@ -192,22 +238,26 @@ class Trainer:
             )
         sampler = feeds.make_sampler(self.feed, self.agent_config, train_data, cfg.seed)
         val_sampler = feeds.make_sampler(self.feed, self.agent_config, val_data, cfg.seed + 1)
-        batches = iter(data.make_tf_dataset(sampler, batch_size, start_step=start, strategy=strategy))
-        update = train_step_lib.make_train_step(agent, strategy, batch_size, cfg.seed, jit_compile=cfg.jit_compile)
+        batches = self._batches(strategy, sampler, batch_size, start)
+        train_loop = train_step_lib.make_train_loop(
+            agent, strategy, batch_size, cfg.seed, batches, jit_compile=cfg.jit_compile
+        )
         validation = tf.function(agent.validation_metrics, jit_compile=cfg.jit_compile)
         first_loss = f"{agent.loss_groups[0].name}/loss"
 
         window_start, window_steps = time.perf_counter(), 0
         bar = tqdm(total=cfg.steps, initial=start, unit="step", desc=f"train {self.agent_config.agent_name}",
-                   disable=not cfg.progress, dynamic_ncols=True, mininterval=1.0)
+                   disable=not (cfg.progress and self.chief), dynamic_ncols=True, mininterval=1.0)
+        done = start
         with bar:
-            for step in range(start, cfg.steps):
-                info = {k: float(v) for k, v in update(next(batches), tf.constant(step, tf.int64)).items()}
-                done = step + 1
+            while done < cfg.steps:
+                num_steps = self._loop_length(done)
+                info = {k: float(v) for k, v in train_loop(done, num_steps).items()}
+                step, done = done + num_steps - 1, done + num_steps  # `step`: the last update's index.
                 self._check_metrics(agent, done, info, checkpointer)
-                bar.update(1)
-                window_steps += 1
-                if done % cfg.log_every == 0 or done == cfg.steps:
+                bar.update(num_steps)
+                window_steps += num_steps
+                if self.chief and (done % cfg.log_every == 0 or done == cfg.steps):
                     elapsed = time.perf_counter() - window_start
                     metrics = {f"training/{k}": v for k, v in info.items()}
                     for group in agent.loss_groups:
