@@ -22,6 +22,7 @@ _GRID = flags.DEFINE_string("grid", None, "Python file defining STUDY and RUNS."
 _ROOT = flags.DEFINE_string("root", None, "Workdirs of the runs; default: runs/studies/<STUDY>.")
 _RECORDS = flags.DEFINE_string("records", None, "Where records go; default: results/runs/<STUDY>.")
 _REPORT = flags.DEFINE_bool("report", False, "Only print the tables from the existing records.")
+_MAX_RUNS = flags.DEFINE_integer("max_runs", None, "Train at most this many runs now (a queue's turn); default: all.")
 _PLOT = flags.DEFINE_string("plot", None, "With --report: write the learning curves PNG here.")
 
 
@@ -46,7 +47,8 @@ def main(argv):
         return
     root = _ROOT.value or os.path.join("runs", "studies", name)
     try:
-        study.run_grid(runs, root, records_dir, study=name, log=lambda m: print(m, flush=True))
+        study.run_grid(runs, root, records_dir, study=name, log=lambda m: print(m, flush=True),
+                       max_runs=_MAX_RUNS.value)
     except (FileNotFoundError, ValueError, trainer.NonFiniteLossError) as error:
         sys.exit(f"ERROR: {error}")
 

@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
-# The background queue of this session's measurements, one heavy job at a time:
-#   nohup bash results/queue.sh > results/queue.log 2>&1 &
-# Each study skips finished runs (records in results/runs/<study>/) and resumes killed ones.
+# The background study queue, one heavy job at a time, studies taking turns:
+#   nohup bash results/queue.sh [CODE_TREE] > results/queue.log 2>&1 &
+# CODE_TREE (default: this checkout) is the tree whose code runs, e.g. a detached
+# `git worktree add --detach /work/bg HEAD`, so edits here never change code under a running
+# study; workdirs (runs/studies/<study>) and records (results/runs/<study>) go to this checkout.
+# Each turn trains at most --max_runs runs; finished runs are skipped, killed ones resumed.
 set -uo pipefail
-cd "$(dirname "$0")/.."
-while pgrep -f "benchmarks/train_speed.py" > /dev/null; do sleep 10; done
-echo "=== $(date -u +%FT%TZ) NF-UGS study"
-python launch/study.py --grid=results/grids/nf_ugs_pointmaze.py
-echo "=== $(date -u +%FT%TZ) offline-RL study (its first three runs, cube seed 0, give the learning curve)"
-python launch/study.py --grid=results/grids/rl_offline.py
+here="$(cd "$(dirname "$0")/.." && pwd)"
+tree="${1:-$here}"
+cd "$tree"
+export PYTHONPATH="$tree" MUJOCO_GL="${MUJOCO_GL:-egl}"
+turn() {  # turn GRID MAX_RUNS
+  echo "=== $(date -u +%FT%TZ) $1 (up to $2 runs)"
+  python launch/study.py --grid="results/grids/$1.py" --root="$here/runs/studies/$1" \
+    --records="$here/results/runs/$1" --max_runs="$2"
+}
+for _ in 1 2 3 4 5 6 7 8; do
+  turn rl_offline 3
+  turn gcbc_study 10
+done
 echo "=== $(date -u +%FT%TZ) done"

@@ -23,7 +23,9 @@ def test_grid_writes_records_skips_finished_runs_and_resumes_a_killed_one(tiny_d
     trainer.train(agent_config, run_config, os.path.join(root, runs[1].run_id))
 
     messages = []
-    assert study.run_grid(runs, root, records, study="toy", log=messages.append) == 2
+    assert study.run_grid(runs, root, records, study="toy", log=messages.append, max_runs=1) == 1
+    assert [r["seed"] for r in study.load_records(records)] == [0]  # One turn of a queue: the first run only.
+    assert study.run_grid(runs, root, records, study="toy", log=messages.append) == 1
     saved = study.load_records(records)
     assert [r["run_id"] for r in saved] == sorted(r.run_id for r in runs)
     for record in saved:

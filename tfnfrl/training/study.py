@@ -149,8 +149,10 @@ def run_one(run, root, records_dir, study="study"):
     return record
 
 
-def run_grid(runs, root, records_dir, study="study", log=print):
+def run_grid(runs, root, records_dir, study="study", log=print, max_runs=None):
     """Train every run without a record at its `steps`, in order; returns the number trained now.
+
+    `max_runs` stops after training that many (None: all), so studies can take turns in a queue.
 
     A record at fewer steps (the grid's budget was raised) is extended: the run resumes from its
     last checkpoint, which equals training the longer run from scratch when no learning rate
@@ -158,6 +160,8 @@ def run_grid(runs, root, records_dir, study="study", log=print):
     """
     trained = 0
     for i, run in enumerate(runs):
+        if max_runs is not None and trained >= max_runs:
+            break
         record_path = os.path.join(records_dir, f"{run.run_id}.json")
         steps = int(run.configs()[1].steps)
         recorded = jsonio.read_json(record_path)["steps"] if os.path.exists(record_path) else None

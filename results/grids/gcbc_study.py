@@ -1,0 +1,45 @@
+"""Issue 14: is the paper's NF-GCBC >> GCBC the policy class or the goal sampling? And its ablations.
+
+Grid A (policy class x goal sampling): {NF-GCBC, Gaussian GCBC} x {geometric, uniform future}
+goals, plus FM-GCBC with geometric goals, on pointmaze-medium-navigate (discount 0.99, OGBench's
+full 1000-episode dataset, generated locally) and cube-single-play (discount 0.97, the local
+200-episode dataset). Grid B (the paper's ablations, cube-single-play): NF-GCBC without the LU
+linear flows, without LayerNorm in the coupling MLPs, without the denoising step.
+
+All runs: the `paper` preset (paper-size networks), batch 256 for every agent (GCBC's own
+default is 1024), 15k updates (each agent's own learning-rate schedule over those 15k), evaluated
+every 5k updates on OGBench's 5 tasks x 20 episodes, 3 seeds. Seed-major order, so a partly
+finished study has every method at seed 0 first.
+"""
+
+from tfnfrl.training.study import Run
+
+STUDY = "gcbc_study"
+ENVS = {"pointmaze-medium-navigate-v0": 0.99, "cube-single-play-v0": 0.97}
+ABLATION_ENV = "cube-single-play-v0"
+RUN = {"steps": 15_000, "eval_every": 5_000, "eval_episodes": 20, "eval_tasks": (1, 2, 3, 4, 5),
+       "log_every": 500, "checkpoint_every": 1_000}
+SEEDS = (0, 1, 2)
+
+GOALS = {"geometric": True, "uniform": False}
+POLICY_CLASS_BY_GOALS = [("nf_gcbc", "geometric"), ("nf_gcbc", "uniform"), ("gcbc", "geometric"),
+                         ("gcbc", "uniform"), ("fm_gcbc", "geometric")]
+ABLATIONS = {
+    "no LU": {"head.use_linear_flow": False},
+    "no LayerNorm": {"head.use_layer_norm": False},
+    "no denoise": {"denoise": False},
+}
+
+
+def _run(agent, env_name, seed, label, **config):
+    config = {"batch_size": 256, "sampler.discount": ENVS[env_name], **config}
+    return Run.make(agent, env_name, seed=seed, preset="paper", config=config, run=RUN, label=label)
+
+
+RUNS = []
+for seed in SEEDS:
+    for env_name in ENVS:
+        for agent, goals in POLICY_CLASS_BY_GOALS:
+            RUNS.append(_run(agent, env_name, seed, f"{agent}[{goals}]", **{"sampler.actor_geom_sample": GOALS[goals]}))
+    for name, overrides in ABLATIONS.items():
+        RUNS.append(_run("nf_gcbc", ABLATION_ENV, seed, f"nf_gcbc[{name}]", **overrides))
