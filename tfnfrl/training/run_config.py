@@ -86,25 +86,48 @@ def schedules_depending_on_steps(agent_config):
     return found
 
 
-def check_compatible(workdir, agent_config, run_config, dims):
+def _flatten(tree, prefix=""):
+    """{"a.b.c": leaf} of a nested dict."""
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = value
+    return flat
+
+
+def check_compatible(workdir, agent_config, run_config, dims, agent_defaults=None):
     """Raise ValueError if `workdir` already holds a run that these configs cannot resume.
 
     `steps` may change (a run can be extended) unless a learning rate decays over the run's length:
     continuing then would silently change the schedule the first updates were trained with.
+    A field the saved run predates is compatible when it has its value in `agent_defaults` (default:
+    the agent's default config), which is how the code behaved before the field existed.
     """
     path = os.path.join(workdir, CONFIG_FILE)
     if not os.path.exists(path):
         return
     old = jsonio.read_json(path)
     new = dict(agent=to_plain(agent_config), run=to_plain(run_config), dims=dict(dims))
+    if agent_defaults is None:
+        from tfnfrl import agents  # pylint: disable=import-outside-toplevel
+
+        agent_defaults = agents.get_config(agent_config.agent_name)
+    defaults = _flatten(to_plain(agent_defaults))
+    run_defaults = _flatten(to_plain(get_run_config()))
     differences = []
     for section in ("agent", "run", "dims"):
-        keys = set(old[section]) | set(new[section])
-        for key in sorted(keys):
-            if section == "run" and key in RESUMABLE_FIELDS:
+        old_flat, new_flat = _flatten(old[section]), _flatten(new[section])
+        for key in sorted(set(old_flat) | set(new_flat)):
+            if section == "run" and key.split(".")[0] in RESUMABLE_FIELDS:
                 continue
-            if old[section].get(key) != new[section].get(key):
-                differences.append(f"{section}.{key}: {old[section].get(key)!r} -> {new[section].get(key)!r}")
+            if section == "agent" and key not in old_flat and key in defaults and new_flat.get(key) == defaults[key]:
+                continue  # A field added after the run started, at its default: the old behaviour.
+            if section == "run" and key not in old_flat and new_flat.get(key) == run_defaults.get(key):
+                continue  # A run field added after the run started (e.g. `input`), at its default.
+            if old_flat.get(key) != new_flat.get(key):
+                differences.append(f"{section}.{key}: {old_flat.get(key)!r} -> {new_flat.get(key)!r}")
     old_steps, new_steps = old["run"].get("steps"), new["run"].get("steps")
     decaying = schedules_depending_on_steps(old["agent"])
     if old_steps != new_steps and decaying:
