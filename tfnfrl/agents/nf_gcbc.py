@@ -4,15 +4,98 @@ Ghugare & Eysenbach 2025 (arXiv 2505.23527), Sec. 5.1: maximum likelihood of noi
 actions under pi(a | s, g) = ConditionalFlow(a; encoder(s, g)); one denoising step at action
 time. Defaults are the paper's (1M steps on a GPU; shrink for CPUs, e.g. with
 `--config.head.num_blocks` / `--config.encoder.hidden_dims`).
+
+Acting (evaluation, export) runs through `tfnfrl.flows.frozen.FrozenFlow`: the same flow pass
+and denoising step with each block's W^-1 and fused coupling kernels computed once per
+weight version (the optimizer's step), not per call.
 """
+
+import tensorflow as tf
 
 from tfnfrl.agents import bc_agent
 from tfnfrl.agents import config_parts
 from tfnfrl.agents import optimizers
+from tfnfrl.flows import frozen
 
-AGENT_CLASS = bc_agent.BCAgent
 FEED = bc_agent.FEED
 make_networks = bc_agent.make_networks
+
+
+class NFGCBCAgent(bc_agent.BCAgent):
+    """`BCAgent` whose policy acts with frozen-weight caches (`FrozenFlow`) when the head allows it.
+
+    Same parameters, losses and checkpoints as `BCAgent`; `policy.act` / `act_mode` return the
+    training-time path's actions (`reference_act` / `reference_act_mode`) to float tolerance.
+    The cache is derived on first use and by `policy.refresh()`, which `policy_fn()` and
+    the exporter call (they freeze the weights); an eager `policy.act` / `act_mode` call first
+    re-derives it if the optimizer stepped since. Weights assigned without an optimizer step
+    (a checkpoint restore, `set_weights`) need `policy.refresh()` (or `policy_fn()`) before
+    eager acting; the exporter and evaluation do it themselves.
+    """
+
+    def __init__(self, config, spec, networks, total_steps=1_000_000):
+        super().__init__(config, spec, networks, total_steps=total_steps)
+        flow = getattr(self.head, "flow", None)
+        # A plain attribute (FrozenFlow is not trackable): derived weights stay out of checkpoints.
+        self.frozen_flow = frozen.FrozenFlow(flow) if config.get("fast_act", True) and frozen.supports(flow) else None
+        self._cache_step = None  # The optimizer step the cache was derived at (None: unknown).
+        if self.frozen_flow is not None:
+            self.policy.attach_weight_cache(self.refresh_acting_weights, self._refresh_if_stepped)
+
+    def _optimizer_step(self):
+        # A raw read: ~8 us, against ~40 us through the Keras variable's .numpy() (paid per eager act).
+        step = getattr(self.optimizer.iterations, "value", self.optimizer.iterations)
+        try:
+            return int(tf.raw_ops.ReadVariableOp(resource=step.handle, dtype=step.dtype).numpy())
+        except (AttributeError, ValueError):  # Distributed variables have no single handle.
+            return int(step.numpy())
+
+    def refresh_acting_weights(self):
+        """Re-derive the acting-time weights (`FrozenFlow`) from the current weights."""
+        self.frozen_flow.refresh()
+        self._cache_step = self._optimizer_step()
+
+    def _refresh_if_stepped(self):
+        if self._cache_step != self._optimizer_step():
+            self.refresh_acting_weights()
+
+    def _denoise_scale(self):
+        sigma = float(self.config.action_noise)
+        return sigma**2 if self.config.denoise and sigma > 0.0 else None
+
+    def _fast_actions(self, observations, goals, noise):
+        """Actions through the cache for flow noise [N, act] (None: z = 0); the cache must be current."""
+        context = self.context(observations, goals)
+        if noise is None:
+            noise = tf.zeros([tf.shape(context)[0], self.spec.action_dim], context.dtype)
+        actions = self.frozen_flow.sample(noise, context, denoise_scale=self._denoise_scale())
+        return tf.clip_by_value(actions, self.spec.action_low, self.spec.action_high)
+
+    def _act(self, observations, goals, seed):
+        if self.frozen_flow is None:
+            return self.reference_act(observations, goals, seed)
+        noise = self.head.flow.noise(None, seed, batch_size=tf.shape(observations)[0])
+        return self._fast_actions(observations, goals, noise)
+
+    def _act_mode(self, observations, goals):
+        if self.frozen_flow is None:
+            return self.reference_act_mode(observations, goals)
+        return self._fast_actions(observations, goals, None)
+
+    def act_with_noise(self, observations, goals, noise):
+        """Actions for flow noise [N, act] (zeros: `act_mode`) through the cache as it is: what the
+        LiteRT export computes. Traced callers should call `policy.refresh()` first."""
+        return self._fast_actions(observations, goals, noise)
+
+    def reference_act(self, observations, goals, seed):
+        """The training-time acting path: `head.sample`, autodiff denoising step, clip."""
+        return bc_agent.BCAgent._act(self, observations, goals, seed)
+
+    def reference_act_mode(self, observations, goals):
+        return bc_agent.BCAgent._act_mode(self, observations, goals)
+
+
+AGENT_CLASS = NFGCBCAgent
 
 
 def get_config():
@@ -20,6 +103,7 @@ def get_config():
     config = config_parts.agent_header("nf_gcbc", batch_size=256, goal_conditioned=True)
     config.action_noise = 0.1  # sigma: N(0, sigma^2) noise added to dataset actions before the MLE loss.
     config.denoise = True  # At action time a <- a + sigma^2 * grad_a log pi(a | s, g), then clip to [-1, 1].
+    config.fast_act = True  # Act through frozen-weight caches (tfnfrl.flows.frozen); False: the training-time path.
     config.optimizer = optimizers.optimizer_config(lr=3e-4, warmup_steps=500, final_lr=1e-6, weight_decay=1e-6)
     config.encoder = config_parts.encoder_config()  # 4 x 512 (Dense -> LayerNorm -> SiLU) -> 64.
     config.head = config_parts.flow_head_config(num_blocks=6, hidden_units=256)

@@ -16,6 +16,25 @@ def _matrix(size, name):
     return tf.TensorSpec([None, size], tf.float32, name=name)
 
 
+class _CheckedFunction:
+    """A tf.function that runs `before()` first when called eagerly; otherwise the same function.
+
+    Traced callers (the exporter) do not run `before`: they refresh through `Policy.refresh()`.
+    """
+
+    def __init__(self, function, before):
+        self._function = function
+        self._before = before
+
+    def __call__(self, *args, **kwargs):
+        if tf.executing_eagerly():
+            self._before()
+        return self._function(*args, **kwargs)
+
+    def __getattr__(self, name):  # get_concrete_function, input_signature, ...
+        return getattr(self._function, name)
+
+
 class Policy(tf.Module):
     """pi(a | s[, g]) as compiled functions with fixed input signatures.
 
@@ -33,6 +52,9 @@ class Policy(tf.Module):
       extra_functions: {name: (fn, {input name: size})}: more batched float32 functions to
         export as signatures, e.g. {"q_value": (q_fn, {"observations": 28, "actions": 5})};
         each fn takes the inputs in that order and returns a dict of tensors.
+
+    An agent whose acting functions read a cache derived from the weights (e.g.
+    `tfnfrl.flows.frozen.FrozenFlow`'s dense W^-1) registers it with `attach_weight_cache`.
     """
 
     def __init__(
@@ -57,6 +79,7 @@ class Policy(tf.Module):
         self.action_low = float(action_low)
         self.action_high = float(action_high)
         self.eval_deterministic = bool(eval_deterministic)
+        self.refresh_fn = None
         state = [_matrix(self.observation_dim, "observations"), _matrix(self.goal_dim, "goals")]
         self.act = tf.function(
             sample_fn, input_signature=state + [tf.TensorSpec([2], tf.int32, name="seed")], jit_compile=jit_compile
@@ -74,13 +97,32 @@ class Policy(tf.Module):
     def goal_conditioned(self):
         return self.goal_dim > 0
 
+    def attach_weight_cache(self, refresh, refresh_if_stale):
+        """Register an acting-time weight cache read by `act` / `act_mode`.
+
+        `refresh()` re-derives it now: `policy_fn()` and the exporter call it (through
+        `Policy.refresh`) because they freeze the weights. `refresh_if_stale()` runs before each
+        eager `act` / `act_mode` call and re-derives it if the weights changed (e.g. the
+        optimizer stepped) since.
+        """
+        self.refresh_fn = refresh
+        self.act = _CheckedFunction(self.act, refresh_if_stale)
+        self.act_mode = _CheckedFunction(self.act_mode, refresh_if_stale)
+
+    def refresh(self):
+        """Re-derive the acting-time weight cache (if any) from the current weights."""
+        if self.refresh_fn is not None:
+            self.refresh_fn()
+
     def policy_fn(self, seed=0, deterministic=None):
         """A numpy policy for `tfnfrl.envs.evaluate`: (obs [N, obs], goals [N, goal]) -> [N, act].
 
         Each call draws with the stateless seed [seed, call index], so a run of calls is
         reproducible. `deterministic` (default: `eval_deterministic`) uses `act_mode`. Goals
-        are dropped for policies without goals.
+        are dropped for policies without goals. The acting-time weight cache is refreshed
+        first (`refresh()`), so weights assigned without an optimizer step (a restore) count.
         """
+        self.refresh()
         deterministic = self.eval_deterministic if deterministic is None else deterministic
         calls = iter(range(2**31 - 1))
 

@@ -223,7 +223,8 @@ class ConditionalFlow(keras.layers.Layer):
         with tf.control_dependencies(self._assert_finite(z, context)):
             return self.bijector(context).forward(z)
 
-    def _noise(self, context, seed, batch_size):
+    def noise(self, context=None, seed=None, batch_size=None):
+        """The N(0, I) draw [B, d] that `sample(context, seed)` maps to data (B from context or batch_size)."""
         if context is not None:
             batch = tf.shape(context)[0]
         elif batch_size is None:
@@ -241,12 +242,12 @@ class ConditionalFlow(keras.layers.Layer):
         `seed` is a stateless seed (int, or int32 Tensor [2]); None draws a fresh one.
         """
         context = self._check_context(context)
-        return self.transform_noise(self._noise(context, seed, batch_size), context)
+        return self.transform_noise(self.noise(context, seed, batch_size), context)
 
     def sample_and_log_prob(self, context=None, seed=None, batch_size=None):
         """(x [B, d], log p(x | context) [B]) from one forward pass; differentiable in the weights."""
         context = self._check_context(context)
-        z = self._noise(context, seed, batch_size)
+        z = self.noise(context, seed, batch_size)
         with tf.control_dependencies(self._assert_finite(context)):
             chain = self.bijector(context)
             x = chain.forward(z)
