@@ -39,6 +39,53 @@ def _run(layers, x):
     return x
 
 
+def _stacked(branches, attribute):
+    """The two branches' weights `attribute` stacked on a new leading axis: [2, ...]."""
+    return tf.stack([tf.convert_to_tensor(getattr(layer, attribute)) for layer in branches], axis=0)
+
+
+def _fused_layer_norm(h, norms):
+    """Per-branch LayerNorm of h [2, B, w] with each branch's own gamma, beta and epsilon.
+
+    The same op Keras' LayerNormalization runs (`keras.ops.layer_normalization`: moments
+    over the last axis, then x * inv + res), with gamma/beta broadcast per branch.
+    """
+    epsilons = {layer.epsilon for layer in norms}
+    if len(epsilons) != 1:
+        raise ValueError(f"Fused LayerNorm needs one epsilon for both branches. Received: {sorted(epsilons)}")
+    gamma = _stacked(norms, "gamma")[:, None, :]
+    beta = _stacked(norms, "beta")[:, None, :]
+    return keras.ops.layer_normalization(h, gamma, beta, axis=-1, epsilon=epsilons.pop())
+
+
+def _fused_affine_mlps(branches, x):
+    """Both `_affine_mlp` stacks on the same input x [B, n] at once -> [2, B, out].
+
+    Same weights, same math: the first Dense runs as one matmul against the two kernels
+    concatenated along their outputs, every later Dense as one batched matmul over the
+    kernels stacked [2, h, h'], LeakyReLU and LayerNorm per branch. Only the order of some
+    float sums may differ from running the two stacks one after the other.
+    """
+    def layers_of(kind):
+        return [[layer for layer in branch if isinstance(layer, kind)] for branch in branches]
+
+    denses = list(zip(*layers_of(keras.layers.Dense)))
+    activations = list(zip(*layers_of(keras.layers.LeakyReLU)))
+    norms = list(zip(*layers_of(keras.layers.LayerNormalization)))
+    first = denses[0]
+    width = first[0].units
+    kernel = tf.concat([tf.convert_to_tensor(layer.kernel) for layer in first], axis=1)
+    bias = tf.concat([tf.convert_to_tensor(layer.bias) for layer in first], axis=0)
+    h = tf.matmul(x, kernel) + bias  # [B, 2 * width]
+    h = tf.transpose(tf.reshape(h, [-1, 2, width]), [1, 0, 2])  # [2, B, width]
+    for i, dense in enumerate(denses[1:]):
+        h = tf.nn.leaky_relu(h, activations[i][0].negative_slope)
+        if norms:
+            h = _fused_layer_norm(h, norms[i])
+        h = tf.matmul(h, _stacked(dense, "kernel")) + _stacked(dense, "bias")[:, None, :]
+    return h
+
+
 class CouplingConditioner(keras.layers.Layer):
     """The paper's coupling conditioner: two MLPs, s(.) and t(.), on concat(x1, context).
 
@@ -47,15 +94,22 @@ class CouplingConditioner(keras.layers.Layer):
     Dense(hidden) -> LeakyReLU -> LayerNorm -> Dense(output_units), the last layer zero.
     When num_masked + k == 0 (a 1-D unconditional flow) the input is a constant 1, so the
     affine parameters are learned constants.
+
+    `fused=True` (default) evaluates s and t together (`_fused_affine_mlps`: one wide
+    matmul, then batched matmuls) from the same weights; `fused=False` runs the two Dense
+    stacks one after the other. Both read the same variables under the same names
+    (t_dense0, ..., s_out), so checkpoints load either way; outputs agree to float rounding.
     """
 
-    def __init__(self, num_masked, context_dim, output_units, hidden_units, use_layer_norm=True, seed=None, **kwargs):
+    def __init__(self, num_masked, context_dim, output_units, hidden_units, use_layer_norm=True, seed=None,
+                 fused=True, **kwargs):
         super().__init__(**kwargs)
         self.num_masked = num_masked
         self.context_dim = context_dim
         self.output_units = output_units
         self.hidden_units = hidden_units
         self.use_layer_norm = use_layer_norm
+        self.fused = fused
         widths = (hidden_units + context_dim, hidden_units)
         seeds = keras_defaults.seed_stream(seed)
         self._shift_layers = tracking.track_items(
@@ -87,6 +141,9 @@ class CouplingConditioner(keras.layers.Layer):
 
     def call(self, x1, context=None):
         inputs = self.conditioner_input(x1, context)
+        if self.fused:
+            shift, log_scale = tf.unstack(_fused_affine_mlps((self._shift_layers, self._log_scale_layers), inputs))
+            return shift, log_scale
         return _run(self._shift_layers, inputs), _run(self._log_scale_layers, inputs)
 
     def get_config(self):
@@ -97,6 +154,7 @@ class CouplingConditioner(keras.layers.Layer):
             output_units=self.output_units,
             hidden_units=self.hidden_units,
             use_layer_norm=self.use_layer_norm,
+            fused=self.fused,
         )
         return config
 
