@@ -10,7 +10,11 @@ Three configs, each overridable field by field:
                          --helpfull` lists gcbc's fields);
   --run.<field>=V        the run: env_name, dataset_dir, steps, seed, eval_every, eval_episodes,
                          eval_tasks, eval_workers, log_every, checkpoint_every, keep_checkpoints,
-                         strategy, jit_compile, progress (tfnfrl/training/run_config.py).
+                         strategy, tpu, input, steps_per_loop, jit_compile, progress
+                         (tfnfrl/training/run_config.py).
+Several machines: run the same command on each with --run.strategy=multi_worker and its own
+TF_CONFIG (README.md, "Several machines and TPUs"); a Cloud TPU VM: --run.strategy=tpu
+--run.tpu=local --run.input=graph.
 Rerunning the same command after an interruption (even `kill -9`) resumes from the newest
 checkpoint in --workdir (default runs/<env_name>/<agent>/seed<seed>) and finishes the run.
 
@@ -35,6 +39,7 @@ from tfnfrl.training import launch_flags  # noqa: E402
 from tfnfrl.training import presets  # noqa: E402
 from tfnfrl.training import report  # noqa: E402
 from tfnfrl.training import run_config as run_config_lib  # noqa: E402
+from tfnfrl.training import strategies  # noqa: E402
 from tfnfrl.training import trainer  # noqa: E402
 
 DEFAULT_AGENT = "nf_gcbc"
@@ -66,7 +71,7 @@ def main(argv):
     workdir = _WORKDIR.value or run_config_lib.default_workdir(config, _AGENT.value)
     try:
         result = trainer.train(agent_config, config, workdir)
-    except (FileNotFoundError, trainer.NonFiniteLossError) as error:
+    except (FileNotFoundError, trainer.NonFiniteLossError, strategies.NoTPUError) as error:
         sys.exit(f"ERROR: {error}")
     if result.get("episodes_per_task"):
         print(f"\nFinal evaluation of {_AGENT.value} on {config.env_name} after {config.steps} steps "

@@ -38,6 +38,7 @@ class Checkpointer:
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.seed = tf.Variable(int(seed), dtype=tf.int64, trainable=False, name="seed")
         self._expected_seed = int(seed)
+        self.agent = agent
         self.checkpoint = tf.train.Checkpoint(agent=agent, step=self.step, seed=self.seed)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, self.directory, max_to_keep=max_to_keep, checkpoint_name="ckpt"
@@ -88,11 +89,13 @@ class Checkpointer:
         return int(self.step.numpy())
 
     def variables(self):
-        """Every variable the checkpoint holds."""
-        return [
-            v for v in tf.train.TrackableView(self.checkpoint).descendants()
-            if isinstance(v, (tf.Variable, keras.Variable))
-        ]
+        """Every variable the checkpoint holds (but its save counter, which only the chief's restore creates)."""
+        return tracked_variables(tf.train.Checkpoint(agent=self.agent, step=self.step, seed=self.seed))
+
+
+def tracked_variables(root):
+    """Every variable (TF or Keras) reachable from the trackable `root`, in a fixed order."""
+    return [v for v in tf.train.TrackableView(root).descendants() if isinstance(v, (tf.Variable, keras.Variable))]
 
 
 def broadcast_from_first_replica(strategy, variables):
