@@ -10,9 +10,11 @@ import tensorflow as tf
 
 from tfnfrl.export import metadata
 from tfnfrl.export import policy_module
+from tfnfrl.export import tflite
 from tfnfrl.export import versions
 
 DEFAULT_EXPORT_DIR = "savedmodels"
+FORMATS = ("savedmodel", "tflite")  # tflite: the SavedModel plus <version>/policy.tflite (LiteRT).
 VERIFY_TOLERANCE = 1e-5  # Max |served - library| action difference accepted by the self-check.
 
 
@@ -25,12 +27,23 @@ class ExportResult:
       name: the model name (TF Serving's /v1/models/<name>).
       version: the integer version.
       info: the policy-info dict written to `assets/policy_info.json`.
+      tflite_path: `<path>/policy.tflite` when the "tflite" format was asked for, else None.
     """
 
     path: str
     name: str
     version: int
     info: dict
+    tflite_path: str = None
+
+
+def check_formats(formats):
+    """The export formats as a tuple; ValueError naming the valid ones for anything else."""
+    formats = (formats,) if isinstance(formats, str) else tuple(formats)
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ValueError(f"Unknown export format(s) {unknown or list(formats)}; expected some of {list(FORMATS)}.")
+    return formats
 
 
 def verify_export(policy, saved_model_dir, batch_size=7, seed=(3, 4)):
@@ -89,6 +102,7 @@ def export_agent(
     run_config=None,
     checkpoint=None,
     verify=True,
+    formats=("savedmodel",),
 ):
     """Write an agent's `Policy` as the SavedModel `<export_dir>/<name>/<version>/` (see `PolicyModule`).
 
@@ -104,10 +118,14 @@ def export_agent(
         FileExistsError: versions are never overwritten.
       agent_name, env_name, train_step, agent_config, run_config, checkpoint: recorded in
         `assets/policy_info.json` (agent_name defaults to the learner's `config.agent_name`).
-      verify: reload the export and compare it with the policy (`verify_export`).
+      verify: reload the export and compare it with the policy (`verify_export`; for
+        LiteRT, `tflite.verify`).
+      formats: "savedmodel" and/or "tflite" (`FORMATS`); "tflite" also writes
+        `<version>/policy.tflite` (`tfnfrl.export.tflite`; needs the learner, not its policy).
 
     Returns an ExportResult.
     """
+    formats = check_formats(formats)
     versions.check_model_name(name)
     model_dir = os.path.join(export_dir, name)
     version = versions.next_version(model_dir) if version is None else version
@@ -118,8 +136,15 @@ def export_agent(
     if agent_name is None:
         agent_name = agent_config.agent_name if agent_config is not None else type(agent_or_policy).__name__
 
+    if "tflite" in formats and not tflite.supports(agent_or_policy):
+        raise ValueError(
+            f"--format=tflite supports agents acting through a frozen flow (nf_gcbc). Received: {agent_name}"
+        )
+
+    policy.refresh()  # Acting-time weight caches follow the weights being exported.
     os.makedirs(model_dir, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".export-{version}-", dir=model_dir)
+    tflite_path = None
     try:
         module = policy_module.PolicyModule(policy)
         info = metadata.policy_info(
@@ -132,23 +157,30 @@ def export_agent(
             tf.saved_model.save(module, saved_model_dir, signatures=module.signatures())
         if verify:
             verify_export(policy, saved_model_dir)
+        if "tflite" in formats:
+            tflite.write(agent_or_policy, saved_model_dir, verify_model=verify)
+            tflite_path = os.path.join(final_path, tflite.TFLITE_FILENAME)
         versions.check_new_version(model_dir, version)  # Another export may have taken it meanwhile.
         os.rename(saved_model_dir, final_path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return ExportResult(final_path, name, int(version), info)
+    return ExportResult(final_path, name, int(version), info, tflite_path)
 
 
-def export_workdir(workdir, export_dir=DEFAULT_EXPORT_DIR, name=None, version=None, step=None, verify=True):
+def export_workdir(
+    workdir, export_dir=DEFAULT_EXPORT_DIR, name=None, version=None, step=None, verify=True, formats=("savedmodel",)
+):
     """Export the checkpoint `step` (None: the newest) of a training workdir; returns an ExportResult.
 
+    `formats` as in `export_agent` (checked before the slow restore).
     `name` defaults to "<agent>_<env_name>" from the workdir's config.json. Raises
     FileNotFoundError for a directory that is not a workdir or has no such checkpoint.
     """
     from tfnfrl.training import restore  # pylint: disable=import-outside-toplevel
     from tfnfrl.training import run_config as run_config_lib  # pylint: disable=import-outside-toplevel
 
-    # Name and version are checked before the (slow) restore, so a taken version fails fast.
+    # Formats, name and version are checked before the (slow) restore, so bad input fails fast.
+    formats = check_formats(formats)
     agent_config, run_config, _ = run_config_lib.load(workdir)
     name = name or versions.default_model_name(agent_config.agent_name, run_config.env_name)
     versions.check_model_name(name)
@@ -168,4 +200,5 @@ def export_workdir(workdir, export_dir=DEFAULT_EXPORT_DIR, name=None, version=No
         run_config=run.run_config,
         checkpoint=run.checkpoint,
         verify=verify,
+        formats=formats,
     )
