@@ -56,6 +56,11 @@ def _leaky_relu_backward(gradient, pre_activation):
     return tf.where(pre_activation > 0, gradient, keras_defaults.LEAKY_RELU_SLOPE * gradient)
 
 
+def _side_by_side(shift_part, log_scale_part):
+    """[B, H] twice -> [B, 2, H] (concat + reshape: LiteRT's XNNPACK delegate has no PACK)."""
+    return tf.reshape(tf.concat([shift_part, log_scale_part], axis=-1), [-1, 2, shift_part.shape[-1]])
+
+
 def _layer_norm(x, gamma, beta):
     """LayerNorm over the last axis: (output, normalised x, 1/sigma) for the backward pass."""
     mean = tf.reduce_mean(x, axis=-1, keepdims=True)
@@ -200,8 +205,8 @@ class FrozenFlow:
         saved = {"pre1": pre1}
         if self.use_layer_norm:
             hidden1, saved["n1"], saved["r1"] = _layer_norm(hidden1, v["g1"][i], v["be1"][i])
-        pre2 = tf.stack(
-            [tf.matmul(hidden1[:, 0], v["k2_shift"][i]), tf.matmul(hidden1[:, 1], v["k2_log_scale"][i])], axis=1
+        pre2 = _side_by_side(
+            tf.matmul(hidden1[:, 0], v["k2_shift"][i]), tf.matmul(hidden1[:, 1], v["k2_log_scale"][i])
         ) + v["b2"][i]
         hidden2 = _leaky_relu(pre2)
         saved["pre2"] = pre2
@@ -221,12 +226,9 @@ class FrozenFlow:
         if self.use_layer_norm:
             gradient = _layer_norm_backward(gradient * v["g2"][i], saved["n2"], saved["r2"])
         gradient = _leaky_relu_backward(gradient, saved["pre2"])
-        gradient = tf.stack(
-            [
-                tf.matmul(gradient[:, 0], v["k2_shift"][i], transpose_b=True),
-                tf.matmul(gradient[:, 1], v["k2_log_scale"][i], transpose_b=True),
-            ],
-            axis=1,
+        gradient = _side_by_side(
+            tf.matmul(gradient[:, 0], v["k2_shift"][i], transpose_b=True),
+            tf.matmul(gradient[:, 1], v["k2_log_scale"][i], transpose_b=True),
         )
         if self.use_layer_norm:
             gradient = _layer_norm_backward(gradient * v["g1"][i], saved["n1"], saved["r1"])
