@@ -9,7 +9,7 @@ from tfnfrl.training.report import plot_learning_curve, success_table
 from tfnfrl.training.restore import RestoredRun, restore_run
 from tfnfrl.training.run_config import get_run_config
 from tfnfrl.training.strategies import STRATEGIES, make_strategy
-from tfnfrl.training.train_step import make_train_step
+from tfnfrl.training.train_step import make_train_loop, make_train_step
 from tfnfrl.training.trainer import NonFiniteLossError, Trainer, train
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "Trainer",
     "get_run_config",
     "make_strategy",
+    "make_train_loop",
     "make_train_step",
     "plot_learning_curve",
     "restore_run",

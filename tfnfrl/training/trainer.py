@@ -279,7 +279,10 @@ class Trainer:
                     window_start, window_steps = time.perf_counter(), 0
 
     def _check_metrics(self, agent, done, info, checkpointer):
-        """Stop (without saving) on a non-finite metric of any loss group, or on the learner's divergence check."""
+        """Stop (without saving) on a non-finite metric of any loss group, or on the learner's divergence check.
+
+        The metrics are those of the last update of a compiled call (a NaN earlier in the call
+        carries into the weights, and so into them)."""
         bad = {k: v for k, v in info.items() if not math.isfinite(v)}
         problem = (
             f"non-finite training metrics ({', '.join(f'{k}={v}' for k, v in sorted(bad.items()))})" if bad

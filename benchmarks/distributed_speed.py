@@ -1,0 +1,184 @@
+r"""Training steps/s: updates per compiled call (K), numpy vs in-graph input, one process vs two workers.
+
+Every measurement is a real `launch/train.py` run in its own process on a small generated
+pointmaze-medium dataset (no evaluation). The run trains 2W updates and logs at W and 2W; the
+speed is the trainer's own `training/steps_per_second` of the second window (compilation and
+the first batches excluded). Settings:
+
+  K x input      default strategy, --run.steps_per_loop=K, --run.input=numpy|graph;
+  multi-worker   --run.strategy=multi_worker with TF_CONFIG on 127.0.0.1: one worker (the
+                 distributed step alone) and two workers (each with half of every global
+                 batch, the chief's speed), against the one-process default-strategy run.
+
+Writes its section of BENCHMARKS.md (replacing only that section) unless --no_write.
+
+  python benchmarks/distributed_speed.py [--agents gcbc nf_gcbc] [--preset cpu] [--ks 1 10 100]
+      [--multi_worker_k 10] [--no_write]
+"""
+
+import argparse
+import datetime
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+import machine_info  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+
+ENV = "pointmaze-medium-navigate-v0"
+SECTION_TITLE = "## Multi-worker, steps per loop and in-graph input (benchmarks/distributed_speed.py)"
+WINDOW = {"gcbc": 1000, "nf_gcbc": 300}  # Updates per timed window (a multiple of 100).
+
+
+def free_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def train_command(agent, preset, data_dir, workdir, window, **run):
+    flags = dict(env_name=ENV, dataset_dir=data_dir, steps=2 * window, log_every=window, checkpoint_every=2 * window,
+                 eval_every=0, eval_episodes=0, progress=False, **run)
+    return [sys.executable, "launch/train.py", f"--agent={agent}", f"--preset={preset}", f"--workdir={workdir}"] + [
+        f"--run.{k}={v}" for k, v in flags.items()
+    ]
+
+
+def steps_per_second(workdir):
+    with open(os.path.join(workdir, "metrics.jsonl")) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return rows[-1]["training/steps_per_second"]
+
+
+def run_workers(commands, tf_configs):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="", PYTHONPATH=ROOT)
+    processes = []
+    for command, tf_config in zip(commands, tf_configs):
+        worker_env = dict(env, TF_CONFIG=tf_config) if tf_config else env
+        processes.append(subprocess.Popen(command, cwd=ROOT, env=worker_env, stdout=subprocess.PIPE,
+                                          stderr=subprocess.STDOUT, text=True))
+    for process in processes:
+        output, _ = process.communicate(timeout=3600)
+        if process.returncode:
+            raise RuntimeError(f"{' '.join(process.args)} failed:\n{output[-3000:]}")
+
+
+def measure(agent, preset, data_dir, root, workers=0, **run):
+    """steps/s of one setting; workers=0: one plain process, n >= 1: n multi_worker processes."""
+    window = WINDOW[agent]
+    name = "-".join([agent, f"w{workers}"] + [f"{k}{v}" for k, v in sorted(run.items())])
+    if not workers:
+        workdir = os.path.join(root, name)
+        run_workers([train_command(agent, preset, data_dir, workdir, window, **run)], [None])
+        return steps_per_second(workdir)
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in free_ports(workers)]}
+    commands, configs = [], []
+    for index in range(workers):
+        workdir = os.path.join(root, f"{name}-{index}")
+        commands.append(train_command(agent, preset, data_dir, workdir, window, strategy="multi_worker", **run))
+        configs.append(json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
+    run_workers(commands, configs)
+    return steps_per_second(os.path.join(root, f"{name}-0"))
+
+
+def batch_size(agent, preset):
+    from tfnfrl import agents  # pylint: disable=import-outside-toplevel
+    from tfnfrl.training import presets  # pylint: disable=import-outside-toplevel
+
+    config = agents.get_config(agent)
+    presets.apply_preset(preset, config)
+    return config.batch_size
+
+
+def section(results, args, machine, seconds):
+    lines = [
+        SECTION_TITLE, "",
+        f"- Date: {datetime.date.today().isoformat()}; machine: {machine}; total {seconds / 60:.0f} min.",
+        f"- Command: `python benchmarks/distributed_speed.py --agents {' '.join(args.agents)} --preset {args.preset} "
+        f"--ks {' '.join(map(str, args.ks))} --multi_worker_k {args.multi_worker_k}`",
+        f"- Config: `launch/train.py --preset={args.preset}` on {ENV} (generated, 20 episodes x 200 steps), no "
+        "evaluation; steps/s = the trainer's `training/steps_per_second` over the second of two windows of W updates "
+        "(compilation excluded), one run per cell. Other processes share the 2 cores (load above), so differences "
+        "under ~15% are noise.",
+        "",
+        "| agent (global batch, W) | K = steps_per_loop | numpy input steps/s | in-graph input steps/s |",
+        "|---|---|---|---|",
+    ]
+    for agent in args.agents:
+        for k in args.ks:
+            label = f"{agent} ({batch_size(agent, args.preset)}, {WINDOW[agent]})"
+            lines.append(f"| {label} | {k} | {results[agent][('numpy', k)]:.0f} | {results[agent][('graph', k)]:.0f} |")
+    lines += [
+        "",
+        f"| agent | one process (default strategy) | multi_worker, 1 worker | multi_worker, 2 workers "
+        f"(half batch each) | 2 workers vs one process |",
+        "|---|---|---|---|---|",
+    ]
+    for agent in args.agents:
+        one, mw1, mw2 = (results[agent][key] for key in ("one", "mw1", "mw2"))
+        lines.append(f"| {agent} | {one:.0f} | {mw1:.0f} | {mw2:.0f} | {mw2 / one:.2f}x |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def replace_section(text, new_section):
+    start = text.find(SECTION_TITLE)
+    if start < 0:
+        return text.rstrip("\n") + "\n\n" + new_section
+    end = text.find("\n## ", start + len(SECTION_TITLE))
+    return text[:start] + new_section + (text[end:] if end >= 0 else "")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--agents", nargs="+", default=["gcbc", "nf_gcbc"], choices=sorted(WINDOW))
+    parser.add_argument("--preset", default="cpu")
+    parser.add_argument("--ks", nargs="+", type=int, default=[1, 10, 100])
+    parser.add_argument("--multi_worker_k", type=int, default=10)
+    parser.add_argument("--no_write", action="store_true")
+    args = parser.parse_args()
+
+    from tfnfrl.data.generation import generate_dataset  # pylint: disable=import-outside-toplevel
+
+    began = time.time()
+    machine = machine_info.describe()
+    root = tempfile.mkdtemp(prefix="distributed_speed-")
+    data_dir = os.path.join(root, "data")
+    generate_dataset(ENV, data_dir, num_episodes=20, episode_length=200, progress=False)
+    results = {}
+    for agent in args.agents:
+        results[agent] = {}
+        for k in args.ks:
+            for input_kind in ("numpy", "graph"):
+                results[agent][(input_kind, k)] = measure(agent, args.preset, data_dir, root, steps_per_loop=k,
+                                                          input=input_kind)
+                print(agent, input_kind, k, f"{results[agent][(input_kind, k)]:.1f} steps/s", flush=True)
+        k = args.multi_worker_k
+        results[agent]["one"] = results[agent].get(("numpy", k)) or measure(
+            agent, args.preset, data_dir, root, steps_per_loop=k, input="numpy")
+        for workers in (1, 2):
+            results[agent][f"mw{workers}"] = measure(agent, args.preset, data_dir, root, workers=workers,
+                                                     steps_per_loop=k, input="numpy")
+            print(agent, f"multi_worker x{workers}", f"{results[agent][f'mw{workers}']:.1f} steps/s", flush=True)
+    text = section(results, args, f"{machine} at the start, {', '.join(f'{x:.1f}' for x in os.getloadavg())} at "
+                   "the end", time.time() - began)
+    print(text)
+    if not args.no_write:
+        path = os.path.join(ROOT, "BENCHMARKS.md")
+        with open(path) as f:
+            old = f.read()
+        with open(path, "w") as f:
+            f.write(replace_section(old, text))
+
+
+if __name__ == "__main__":
+    main()
