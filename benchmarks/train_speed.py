@@ -13,7 +13,11 @@ With `--baseline_commit REV` it compares this tree with an older commit in one r
 REV is extracted (`git archive`) into a temporary directory, and this same script times the
 XLA train step in a fresh process per tree and round, alternating trees, so both see the
 same machine load. The script adapts to the agent API of each tree (before and after the
-learner redesign).
+learner redesign). Each worker also reports its process CPU time per step (all threads),
+which moves much less than wall time when other jobs share the cores. Options of this mode:
+  --jax_python PY      also time benchmarks/jax_peer.py's train step (the same model in
+                       JAX/Flax) in a fresh process per round, in the same alternation;
+  --xla_flags FLAGS    XLA_FLAGS of an extra "this tree + FLAGS" row (repeatable).
 """
 
 import argparse
@@ -67,11 +71,14 @@ def build(agent_name, jit):
     return config, agent, step, act
 
 
-def time_train(step, batches, steps, offset):
-    start = time.perf_counter()
+def time_train(step, batches, steps, offset, cpu_times=None):
+    """Wall seconds per step; appends process CPU seconds per step to `cpu_times` if given."""
+    start, cpu_start = time.perf_counter(), time.process_time()
     for i in range(steps):
         info = step(batches[i % len(batches)], tf.constant(offset + i, tf.int64))
     float(next(v for k, v in info.items() if k.endswith("loss")))
+    if cpu_times is not None:
+        cpu_times.append((time.process_time() - cpu_start) / steps)
     return (time.perf_counter() - start) / steps
 
 
@@ -91,12 +98,26 @@ def worker(args):
     config, _, step, _ = build(args.agent, True)
     batches = [batch_of(config.batch_size, np.random.default_rng(0), args.agent) for _ in range(4)]
     step(batches[0], tf.constant(0, tf.int64))  # Trace and compile, untimed.
-    print(json.dumps(dict(ms_per_step=1e3 * time_train(step, batches, args.steps, 1))))
+    cpu = []
+    wall = time_train(step, batches, args.steps, 1, cpu)
+    print(json.dumps(dict(ms_per_step=1e3 * wall, cpu_ms_per_step=1e3 * cpu[0])))
+
+
+def run_jax_peer(jax_python, steps):
+    """(wall, CPU) ms per train step of benchmarks/jax_peer.py's model, in a fresh process."""
+    peer = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jax_peer.py")
+    out = subprocess.run([jax_python, peer, "--json", "--train_only", "--steps", str(steps), "--repeats", "1"],
+                         check=True, capture_output=True, text=True, env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    label = next(k for k in result["rows"] if k.startswith("train step"))
+    return result["rows"][label], result["cpu_ms"][label], result["jax_version"]
 
 
 def compare_with_commit(args):
-    """This tree vs `args.baseline_commit`, alternating fresh processes; returns a markdown section."""
+    """This tree vs `args.baseline_commit` (and the JAX peer), alternating fresh processes; a markdown section."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    load_before = machine_info.describe("TF " + tf.__version__)
+    jax_version = None
     with tempfile.TemporaryDirectory(prefix="tfnfrl-baseline-") as baseline:
         archive = subprocess.run(["git", "-C", root, "archive", args.baseline_commit], check=True, capture_output=True)
         subprocess.run(["tar", "-x", "-C", baseline], input=archive.stdout, check=True)
@@ -104,34 +125,54 @@ def compare_with_commit(args):
         copy = os.path.join(baseline, "benchmarks", "_train_speed_current.py")
         with open(os.path.abspath(__file__)) as src, open(copy, "w") as dst:
             dst.write(src.read())
-        trees = {f"baseline {args.baseline_commit}": (baseline, copy), "this tree": (root, os.path.abspath(__file__))}
-        times = {name: [] for name in trees}
+        trees = {f"baseline {args.baseline_commit}": (baseline, copy, None),
+                 "this tree": (root, os.path.abspath(__file__), None)}
+        trees.update({f"this tree, XLA_FLAGS={flags}": (root, os.path.abspath(__file__), flags)
+                      for flags in args.xla_flags or []})
+        names = list(trees) + (["JAX/Flax peer (benchmarks/jax_peer.py)"] if args.jax_python else [])
+        times = {name: [] for name in names}
+        cpu_times = {name: [] for name in names}
         for _ in range(args.rounds):
-            for name, (tree, script) in trees.items():
+            for name, (tree, script, flags) in trees.items():
+                env = {**os.environ, **({"XLA_FLAGS": flags} if flags else {})}
                 out = subprocess.run(
                     [sys.executable, script, "--worker", "--agent", args.agent, "--steps", str(args.steps)],
-                    cwd=tree, check=True, capture_output=True, text=True,
+                    cwd=tree, check=True, capture_output=True, text=True, env=env,
                 )
-                times[name].append(json.loads(out.stdout.strip().splitlines()[-1])["ms_per_step"])
+                result = json.loads(out.stdout.strip().splitlines()[-1])
+                times[name].append(result["ms_per_step"])
+                cpu_times[name].append(result.get("cpu_ms_per_step", float("nan")))
+            if args.jax_python:
+                wall, cpu, jax_version = run_jax_peer(args.jax_python, args.steps)
+                times[names[-1]].append(wall)
+                cpu_times[names[-1]].append(cpu)
     medians = {name: statistics.median(t) for name, t in times.items()}
     base, now = medians[f"baseline {args.baseline_commit}"], medians["this tree"]
-    rows = [f"| {name} | {med:.1f} | {', '.join(f'{t:.1f}' for t in times[name])} |" for name, med in medians.items()]
-    return "\n".join([
+    rows = [f"| {name} | {med:.1f} | {1e3 / med:.1f} | {statistics.median(cpu_times[name]):.1f} | "
+            f"{', '.join(f'{t:.1f}' for t in times[name])} |" for name, med in medians.items()]
+    flags = "".join(f" --xla_flags='{f}'" for f in args.xla_flags or [])
+    lines = [
         f"\n## Train step before/after a change: {args.agent} (benchmarks/train_speed.py --baseline_commit)\n",
         f"- Date: {datetime.datetime.now().isoformat(timespec='seconds')}",
-        f"- Machine: {machine_info.describe('TF ' + tf.__version__)}",
+        f"- Machine: {load_before}" + (f", JAX {jax_version} (peer)" if jax_version else "")
+        + f"; load avg after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}",
         f"- Command: `nice python benchmarks/train_speed.py --agent {args.agent} --steps {args.steps} "
-        f"--rounds {args.rounds} --baseline_commit {args.baseline_commit}`",
+        f"--rounds {args.rounds} --baseline_commit {args.baseline_commit}{flags}"
+        + (" --jax_python PYTHON_WITH_JAX" if args.jax_python else "") + "`",
         f"- Config: `get_config('{args.agent}')` defaults (paper size), observation {OBS_DIM}, action {ACTION_DIM}, "
         "XLA train step, default strategy; one fresh process per tree and round, trees alternating.",
         "",
-        "| tree | median ms/step | rounds (ms/step) |",
-        "|---|---|---|",
+        "| tree | median ms/step | steps/s | median CPU ms/step (all threads) | rounds (ms/step) |",
+        "|---|---|---|---|---|",
         *rows,
         "",
         f"This tree / baseline time per step: {now / base:.3f}.",
-        "",
-    ])
+    ]
+    if args.jax_python:
+        jax_ms = medians[names[-1]]
+        lines += ["", "Steps/s relative to the JAX/Flax peer: " + "; ".join(
+            f"{name}: {jax_ms / med:.2f}x" for name, med in medians.items() if name != names[-1]) + "."]
+    return "\n".join(lines + [""])
 
 
 def main():
@@ -142,6 +183,8 @@ def main():
     parser.add_argument("--act_calls", type=int, default=200, help="act() calls per timed round.")
     parser.add_argument("--no_append", action="store_true", help="Do not append to BENCHMARKS.md.")
     parser.add_argument("--baseline_commit", default=None, help="Compare the XLA train step with this git revision.")
+    parser.add_argument("--jax_python", default=None, help="With --baseline_commit: also time the JAX/Flax peer.")
+    parser.add_argument("--xla_flags", action="append", help="With --baseline_commit: an extra row with these XLA_FLAGS.")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:

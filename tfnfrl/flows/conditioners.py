@@ -12,6 +12,10 @@ import tensorflow as tf
 from tfnfrl import keras_defaults
 from tfnfrl import tracking
 
+# What `CouplingConditioner(fused=None)` (every flow's default) resolves to. The fused path
+# computes the same function; only float rounding of some sums differs (see the class).
+FUSED_BY_DEFAULT = True
+
 
 def _affine_mlp(hidden_units, output_units, use_layer_norm, prefix, seeds):
     """Dense(h) -> LeakyReLU -> LayerNorm -> Dense(h') -> LeakyReLU -> LayerNorm -> Dense(out=0)."""
@@ -95,21 +99,21 @@ class CouplingConditioner(keras.layers.Layer):
     When num_masked + k == 0 (a 1-D unconditional flow) the input is a constant 1, so the
     affine parameters are learned constants.
 
-    `fused=True` (default) evaluates s and t together (`_fused_affine_mlps`: one wide
-    matmul, then batched matmuls) from the same weights; `fused=False` runs the two Dense
-    stacks one after the other. Both read the same variables under the same names
+    `fused=True` (the default, `FUSED_BY_DEFAULT`) evaluates s and t together
+    (`_fused_affine_mlps`: one wide matmul, then batched matmuls) from the same weights;
+    `fused=False` runs the two Dense stacks one after the other. Both read the same variables under the same names
     (t_dense0, ..., s_out), so checkpoints load either way; outputs agree to float rounding.
     """
 
     def __init__(self, num_masked, context_dim, output_units, hidden_units, use_layer_norm=True, seed=None,
-                 fused=True, **kwargs):
+                 fused=None, **kwargs):
         super().__init__(**kwargs)
         self.num_masked = num_masked
         self.context_dim = context_dim
         self.output_units = output_units
         self.hidden_units = hidden_units
         self.use_layer_norm = use_layer_norm
-        self.fused = fused
+        self.fused = FUSED_BY_DEFAULT if fused is None else bool(fused)
         widths = (hidden_units + context_dim, hidden_units)
         seeds = keras_defaults.seed_stream(seed)
         self._shift_layers = tracking.track_items(
