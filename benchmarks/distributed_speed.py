@@ -20,7 +20,6 @@ import argparse
 import datetime
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,20 +28,11 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import machine_info  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from tfnfrl.training import strategies  # noqa: E402
 
 ENV = "pointmaze-medium-navigate-v0"
 SECTION_TITLE = "## Multi-worker, steps per loop and in-graph input (benchmarks/distributed_speed.py)"
 WINDOW = {"gcbc": 1000, "nf_gcbc": 300}  # Updates per timed window (a multiple of 100).
-
-
-def free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def train_command(agent, preset, data_dir, workdir, window, **run):
@@ -80,13 +70,12 @@ def measure(agent, preset, data_dir, root, workers=0, **run):
         workdir = os.path.join(root, name)
         run_workers([train_command(agent, preset, data_dir, workdir, window, **run)], [None])
         return steps_per_second(workdir)
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in free_ports(workers)]}
-    commands, configs = [], []
-    for index in range(workers):
-        workdir = os.path.join(root, f"{name}-{index}")
-        commands.append(train_command(agent, preset, data_dir, workdir, window, strategy="multi_worker", **run))
-        configs.append(json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
-    run_workers(commands, configs)
+    commands = [
+        train_command(agent, preset, data_dir, os.path.join(root, f"{name}-{index}"), window, strategy="multi_worker",
+                      **run)
+        for index in range(workers)
+    ]
+    run_workers(commands, strategies.loopback_tf_configs(workers))
     return steps_per_second(os.path.join(root, f"{name}-0"))
 
 

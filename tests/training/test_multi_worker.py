@@ -2,23 +2,24 @@
 
 Each worker is a subprocess with its own TF_CONFIG (free ports picked here) and its own
 workdir, running `trainer.train` on a tiny Gaussian GCBC config (no training noise) with
-`--run.strategy=multi_worker`. The worker script records every batch its sampler drew
-(by step) and the agent's final weights, so the test can check that
+`--run.strategy=multi_worker`, 4 updates per compiled call. One run of 50 updates, killed
+(`kill -9` of worker 1 once the chief has checkpointed step 20; the chief is then stopped
+too) and started again, serves every test (two launches keep the module near a minute
+and a half). The worker script records the batches its sampler drew (by step) and the
+agent's final weights, so the tests check that
 
-  - the workers drew different batches (one input stream each) and ended with equal weights;
-  - one process updating on the concatenated per-worker batches reaches the same weights
-    (tolerance below: the all-reduced gradient sums in another order than one device);
+  - the workers drew different batches, each its own input stream, and ended with equal weights;
+  - one process updating on the two streams' concatenated batches for steps 0-49 reaches the
+    same weights (tolerance below: the all-reduce sums the gradients in another order), so the
+    interrupted run resumed exactly;
+  - both restarted workers began at the chief's last checkpoint and finished at step 50;
   - only the chief's workdir has config, checkpoints and metrics, and no temporary
-    checkpoint directory of the other worker survives;
-  - after `kill -9` of one worker mid-run, starting both again resumes from the chief's last
-    checkpoint and finishes at the same final step with the uninterrupted run's weights.
+    checkpoint directory of the other worker survives.
 """
 
 import glob
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,7 +30,7 @@ import tensorflow as tf
 
 from tests.training.conftest import tiny_agent_config, tiny_run
 from tfnfrl import agents
-from tfnfrl.training import checkpoints, metrics_log, train_step, trainer
+from tfnfrl.training import checkpoints, feeds, metrics_log, strategies, train_step, trainer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STEPS = 50
@@ -87,26 +88,14 @@ print("WORKER_DONE", flush=True)
 """ % dict(steps=STEPS)
 
 
-def free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def start_workers(root, data_dir, tag, slow_after=-1):
     """Two worker processes (index 0 is the chief) on fresh ports; returns [(process, workdir, record, log)]."""
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in free_ports(2)]}
     workers = []
-    for index in range(2):
+    for index, tf_config in enumerate(strategies.loopback_tf_configs(2)):
         workdir, record = f"{root}/worker{index}", f"{root}/{tag}_record{index}.npz"
-        tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
         env = dict(os.environ, TF_CONFIG=tf_config, DATA=data_dir, WORKDIR=workdir, RECORD=record,
                    SLOW_AFTER=str(slow_after if index == 1 else -1), TF_CPP_MIN_LOG_LEVEL="2",
-                   CUDA_VISIBLE_DEVICES="", PYTHONPATH=ROOT, TMPDIR=f"{root}/tmp")
+                   CUDA_VISIBLE_DEVICES="", PYTHONPATH=ROOT, TMPDIR=f"{root}/tmp_{tag}")
         log = open(f"{root}/{tag}_worker{index}.log", "w")
         process = subprocess.Popen([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         workers.append((process, workdir, record, log))
@@ -136,59 +125,11 @@ def load(record):
 
 
 @pytest.fixture(scope="module")
-def two_worker_run(tmp_path_factory, tiny_data_dir):
+def killed_and_resumed(tmp_path_factory, tiny_data_dir):
+    """(root, last checkpoint step when killed, [(weights, batches, streams)] of the restarted workers)."""
     root = str(tmp_path_factory.mktemp("multi_worker"))
-    os.makedirs(f"{root}/tmp")
-    workers = start_workers(root, tiny_data_dir, "full")
-    finish(workers)
-    return root, [load(record) for _, _, record, _ in workers]
-
-
-def test_two_workers_draw_different_batches_and_match_one_process_on_their_union(two_worker_run, tiny_data_dir):
-    _, ((weights0, batches0, streams0), (weights1, batches1, streams1)) = two_worker_run
-    assert set(range(STEPS)) <= set(batches0) and set(range(STEPS)) <= set(batches1)
-    assert {streams0[s] for s in range(STEPS)} == {0} and {streams1[s] for s in range(STEPS)} == {1}
-    for step in range(STEPS):
-        assert batches0[step]["observations"].shape[0] == BATCH // 2
-        assert not np.array_equal(batches0[step]["observations"], batches1[step]["observations"]), step
-    assert len(weights0) == len(weights1) > 0
-    for a, b in zip(weights0, weights1):
-        np.testing.assert_array_equal(a, b)  # Identical all-reduced updates on both workers.
-
-    # One process, default strategy, one update per step on the concatenated worker batches.
-    agent_config = tiny_agent_config("gcbc")
-    run = tiny_run(tiny_data_dir, steps=STEPS)
-    train_data, _ = trainer.Trainer(agent_config, run, "/nonexistent").load_data()
-    agent = agents.make_agent(agent_config, agents.EnvSpec.from_dataset(train_data), total_steps=STEPS, seed=run.seed)
-    variables = checkpoints.tracked_variables(tf.train.Checkpoint(agent=agent))
-    initial = [v.numpy() for v in variables]
-    update = train_step.make_train_step(agent, tf.distribute.get_strategy(), BATCH, run.seed)
-    for step in range(STEPS):
-        batch = {k: np.concatenate([batches0[step][k], batches1[step][k]]) for k in batches0[step]}
-        update(batch, tf.constant(step, tf.int64))
-    reference = [v.numpy() for v in variables]
-    assert len(reference) == len(weights0)
-    for ref, got in zip(reference, weights0):
-        np.testing.assert_allclose(got, ref, atol=ATOL, rtol=0)
-    # Training moved the weights far beyond the tolerance, so equality is not trivial.
-    assert max(np.abs(ref - start).max() for ref, start in zip(reference, initial)) > 100 * ATOL
-
-
-def test_only_the_chief_writes_files(two_worker_run):
-    root, _ = two_worker_run
-    chief = f"{root}/worker0"
-    assert os.path.exists(f"{chief}/config.json") and os.path.exists(f"{chief}/metrics.jsonl")
-    assert tf.train.latest_checkpoint(f"{chief}/checkpoints").endswith(f"ckpt-{STEPS}")
-    assert [r["step"] for r in metrics_log.read_metrics(chief)] == list(range(10, STEPS + 1, 10))
-    assert os.listdir(f"{chief}/tensorboard")
-    assert not os.path.exists(f"{root}/worker1")  # Not even an empty workdir.
-    assert not glob.glob(f"{root}/tmp/tfnfrl-*")  # Worker 1's temporary checkpoints were deleted.
-
-
-def test_killed_worker_resumes_from_the_chiefs_checkpoint(two_worker_run, tmp_path, tiny_data_dir):
-    _, ((full_weights, _, _), _) = two_worker_run
-    root = str(tmp_path)
-    os.makedirs(f"{root}/tmp")
+    for tag in ("killed", "resumed"):
+        os.makedirs(f"{root}/tmp_{tag}")
     workers = start_workers(root, tiny_data_dir, "killed", slow_after=25)
     chief, other = workers[0][0], workers[1][0]
     deadline = time.time() + 240
@@ -205,16 +146,59 @@ def test_killed_worker_resumes_from_the_chiefs_checkpoint(two_worker_run, tmp_pa
         log.close()
     assert other.returncode == -signal.SIGKILL
     last = int(tf.train.latest_checkpoint(f"{root}/worker0/checkpoints").rsplit("-", 1)[1])
-    assert 20 <= last < STEPS  # Killed mid-run.
 
     workers = start_workers(root, tiny_data_dir, "resumed")
     finish(workers)
-    resumed = [load(record) for _, _, record, _ in workers]
-    for weights, batches, _ in resumed:
+    return root, last, [load(record) for _, _, record, _ in workers]
+
+
+def test_two_workers_draw_their_own_streams_and_match_one_process_on_their_union(killed_and_resumed, tiny_data_dir):
+    _, last, ((weights0, batches0, streams0), (weights1, batches1, streams1)) = killed_and_resumed
+    agent_config = tiny_agent_config("gcbc")
+    run = tiny_run(tiny_data_dir, steps=STEPS)
+    train_data, _ = trainer.Trainer(agent_config, run, "/nonexistent").load_data()
+    sampler = feeds.make_sampler("gc_sampler", agent_config, train_data, run.seed)
+    resumed_steps = range(last, STEPS)
+    assert {streams0[s] for s in resumed_steps} == {0} and {streams1[s] for s in resumed_steps} == {1}
+    for step in resumed_steps:
+        assert batches0[step]["observations"].shape[0] == BATCH // 2
+        assert not np.array_equal(batches0[step]["observations"], batches1[step]["observations"]), step
+        for stream, batches in ((0, batches0), (1, batches1)):
+            for key, value in sampler.sample(BATCH // 2, step, stream).items():
+                np.testing.assert_array_equal(batches[step][key], value)
+    assert len(weights0) == len(weights1) > 0
+    for a, b in zip(weights0, weights1):
+        np.testing.assert_array_equal(a, b)  # Identical all-reduced updates on both workers.
+
+    # One process, default strategy, one update per step on the two streams' batches, steps 0-49.
+    agent = agents.make_agent(agent_config, agents.EnvSpec.from_dataset(train_data), total_steps=STEPS, seed=run.seed)
+    variables = checkpoints.tracked_variables(tf.train.Checkpoint(agent=agent))
+    initial = [v.numpy() for v in variables]
+    update = train_step.make_train_step(agent, tf.distribute.get_strategy(), BATCH, run.seed)
+    for step in range(STEPS):
+        halves = [sampler.sample(BATCH // 2, step, stream) for stream in (0, 1)]
+        update({k: np.concatenate([h[k] for h in halves]) for k in halves[0]}, tf.constant(step, tf.int64))
+    reference = [v.numpy() for v in variables]
+    assert len(reference) == len(weights0)
+    for ref, got in zip(reference, weights0):
+        np.testing.assert_allclose(got, ref, atol=ATOL, rtol=0)
+    # Training moved the weights far beyond the tolerance, so equality is not trivial.
+    assert max(np.abs(ref - start).max() for ref, start in zip(reference, initial)) > 100 * ATOL
+
+
+def test_killed_worker_resumes_from_the_chiefs_checkpoint(killed_and_resumed):
+    root, last, resumed = killed_and_resumed
+    assert 20 <= last < STEPS  # Killed mid-run.
+    for _, batches, _ in resumed:
         assert min(batches) == last  # Both workers restarted at the chief's last checkpoint.
-        for a, b in zip(weights, full_weights):
-            np.testing.assert_array_equal(a, b)  # The uninterrupted run's weights.
-    steps = [r["step"] for r in metrics_log.read_metrics(f"{root}/worker0")]
-    assert steps == list(range(10, STEPS + 1, 10))
     assert tf.train.latest_checkpoint(f"{root}/worker0/checkpoints").endswith(f"ckpt-{STEPS}")
-    assert not os.path.exists(f"{root}/worker1")
+    assert [r["step"] for r in metrics_log.read_metrics(f"{root}/worker0")] == list(range(10, STEPS + 1, 10))
+
+
+def test_only_the_chief_writes_files(killed_and_resumed):
+    root, _, _ = killed_and_resumed
+    chief = f"{root}/worker0"
+    assert os.path.exists(f"{chief}/config.json") and os.listdir(f"{chief}/tensorboard")
+    assert not os.path.exists(f"{root}/worker1")  # Not even an empty workdir.
+    # Worker 1's temporary checkpoints were deleted (the killed run may have left one: it died mid-save).
+    assert not glob.glob(f"{root}/tmp_resumed/tfnfrl-*")

@@ -11,7 +11,9 @@ All follow one contract: variables created under `strategy.scope()`, batches fro
 `distribute_datasets_from_function`, steps through `strategy.run`.
 """
 
+import json
 import os
+import socket
 
 import tensorflow as tf
 
@@ -85,3 +87,14 @@ def barrier(strategy):
         return strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(lambda: tf.constant(1.0)), axis=None)
 
     all_reduce()
+
+
+def loopback_tf_configs(num_workers):
+    """TF_CONFIG values of a `num_workers` cluster on 127.0.0.1 at free ports (tests, benchmarks); index 0 is the chief."""
+    sockets = [socket.socket() for _ in range(num_workers)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    cluster = {"worker": [f"127.0.0.1:{s.getsockname()[1]}" for s in sockets]}
+    for s in sockets:
+        s.close()
+    return [json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}) for i in range(num_workers)]
