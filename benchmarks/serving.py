@@ -5,11 +5,16 @@ action 5 (cube-single): NF-GCBC (encoder 4 x 512 -> 64, 6 coupling blocks of wid
 flow pass + the denoising step) and FM-GCBC (velocity MLP 4 x 512, K = 10 Euler steps).
 Both are exported with `tfnfrl.export.export_agent`; each is timed through
 
-  library    agent.policy.act(observations, goals, seed): the compiled function evaluation uses;
+  library    agent.policy.act(observations, goals, seed): the compiled function evaluation uses
+             (NF-GCBC: the frozen-weight path of tfnfrl.flows.frozen; "training-time path" is
+             the same policy through TFP's chain and autodiff, as before issue 12);
   SavedModel tf.saved_model.load(...).signatures["serving_default"] (TF2, from Python), and
              at batch 1 the restored function `loaded.serving_default` (less Python binding);
   session    a TF1 session fed by tensor name (how TF Serving runs a SavedModel), called
              through Session.make_callable (the least Python in the way);
+
+  LiteRT     NF-GCBC's policy.tflite (launch/export.py --format=tflite) in ai-edge-litert's
+             interpreter (XNNPACK), noise as an input: set_tensor x 3, invoke, get_tensor;
 
 for batch 1 (latency) and batch 1024 (throughput), one call at a time, candidates interleaved,
 median and 10th percentile over the repeats. A breakdown of the batch-1 NF-GCBC call follows
@@ -86,6 +91,29 @@ def paper_agent(name, denoise=None):
     return agents.make_agent(config, spec, total_steps=1000, seed=0)
 
 
+def litert_callable(path, observations, goals, noise, threads):
+    """A LiteRT interpreter sized for this batch: fn() -> actions (set inputs, invoke, read)."""
+    from ai_edge_litert.interpreter import Interpreter  # pylint: disable=import-outside-toplevel
+
+    interpreter = Interpreter(model_path=path, num_threads=threads)
+    feeds = {"observations": observations, "goals": goals, "noise": noise}
+    indices = {}
+    for detail in interpreter.get_input_details():
+        key = next(k for k in feeds if k in detail["name"])
+        indices[key] = detail["index"]
+        interpreter.resize_tensor_input(detail["index"], feeds[key].shape)
+    interpreter.allocate_tensors()
+    output = interpreter.get_output_details()[0]["index"]
+
+    def call():
+        for key, index in indices.items():
+            interpreter.set_tensor(index, feeds[key])
+        interpreter.invoke()
+        return interpreter.get_tensor(output)
+
+    return call
+
+
 def session_callable(path):
     """A TF1 session running serving_default: fn(observations, goals, seed) -> actions."""
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
@@ -159,15 +187,26 @@ def worker(setting, models_dir, repeats, big_repeats, full):
         loaded = tf.saved_model.load(path)
         signature = loaded.signatures["serving_default"]
         session = session_callable(path)
-        variants = {"library": agent}
-        if full and name == "nf_gcbc":
-            variants["library, no denoising step"] = paper_agent(name, denoise=False)
+        variants = {"library": agent.policy.act}
+        if name == "nf_gcbc":
+            variants["library, training-time path (before issue 12)"] = tf.function(agent.reference_act, jit_compile=True)
+            if full:
+                variants["library, no denoising step"] = paper_agent(name, denoise=False).policy.act
+        tflite_path = os.path.join(path, "policy.tflite")
         for batch, (observations, goals) in batches.items():
             obs_t, goals_t = tf.constant(observations), tf.constant(goals)
             candidates = {
-                f"{name} | {label} | {batch}": (lambda a=a, o=obs_t, g=goals_t: a.act(o, g, seed))
-                for label, a in variants.items()
+                f"{name} | {label} | {batch}": (lambda act=act, o=obs_t, g=goals_t: act(o, g, seed))
+                for label, act in variants.items()
             }
+            if os.path.exists(tflite_path):
+                noise = agent.head.flow.noise(None, seed, batch_size=batch).numpy()
+                for threads in (1, 2):
+                    call = litert_callable(tflite_path, observations, goals, noise, threads)
+                    candidates[f"{name} | LiteRT ({threads} thread{'s' if threads > 1 else ''}) | {batch}"] = call
+                result["checks"][f"{name} LiteRT {batch}"] = float(
+                    np.max(np.abs(call() - agent.policy.act(obs_t, goals_t, seed).numpy()))
+                )
             if batch == 1:
                 policy = agent.policy.policy_fn(seed=1, deterministic=False)
                 candidates[f"{name} | library policy_fn (numpy in and out) | {batch}"] = (
@@ -289,6 +328,29 @@ def latency_table(latency):
     return lines
 
 
+def target_lines(latency):
+    """Issue 12's ratios (NF-GCBC with the denoising step against the JAX peer, batch-1 medians)."""
+    jax = latency.get("JAX/Flax peer | jax.jit | 1")
+    if not jax:
+        return []
+    rows = [
+        ("library batch 1 / JAX", "nf_gcbc | library | 1", 0.6),
+        ("SavedModel signature batch 1 / JAX", "nf_gcbc | SavedModel signature | 1", 0.8),
+        ("session batch 1 / JAX", "nf_gcbc | session (TF Serving's runtime) | 1", None),
+        ("LiteRT (1 thread) batch 1 / JAX", "nf_gcbc | LiteRT (1 thread) | 1", 0.25),
+    ]
+    lines = ["Issue 12 targets (ratio of medians, this run):", "", "| ratio | value | target |", "|---|---|---|"]
+    for label, key, target in rows:
+        if key in latency:
+            lines.append(f"| {label} | {latency[key][0] / jax[0]:.2f} | {'<= ' + str(target) if target else '-'} |")
+    before = latency.get("nf_gcbc | library, training-time path (before issue 12) | 1024")
+    if before and "nf_gcbc | library | 1024" in latency:
+        lines.append(
+            f"| library batch 1024 / training-time path batch 1024 | {latency['nf_gcbc | library | 1024'][0] / before[0]:.2f} | <= 1 |"
+        )
+    return lines + [""]
+
+
 def report(default, sweep, jax_result, args, export_seconds):
     latency = dict(default["latency"])
     if jax_result:
@@ -300,18 +362,21 @@ def report(default, sweep, jax_result, args, export_seconds):
         f"- Date: {datetime.datetime.now().isoformat(timespec='seconds')}",
         f"- Machine: {machine_info.describe()}",
         f"- Command: `python benchmarks/serving.py --repeats {args.repeats} --big_repeats {args.big_repeats} --rounds {args.rounds}"
+        + (f" --settings {args.settings}" if args.settings != ",".join(SETTINGS) else "")
         + (f" --jax_python {args.jax_python}`" if args.jax_python else "`"),
         "- Config: paper NF-GCBC (encoder 4 x 512 -> 64, 6 coupling blocks width 256, one flow pass + denoising "
         "step) and FM-GCBC (velocity MLP 4 x 512 GELU, K = 10 Euler steps), observation 28, goal 28, action 5, "
         "random weights, `jit_act=True`, fixed seed input; one blocking call at a time, candidates interleaved; "
-        f"TensorFlow defaults. Export time (trace + save): "
+        f"TensorFlow defaults; LiteRT: ai-edge-litert, XNNPACK, fed the noise the library draws for the seed. "
+        "Export time (trace + save; nf_gcbc includes the LiteRT conversion): "
         + ", ".join(f"{k} {v:.0f} s" for k, v in export_seconds.items())
-        + ". Max |session - library| action difference: "
+        + ". Max |session (or LiteRT) - library| action difference: "
         + ", ".join(f"{k} {v:.1e}" for k, v in default["checks"].items())
         + (f". JAX {jax_result['version']} peer: benchmarks/jax_peer.py's model." if jax_result else "."),
         "",
         *latency_table(latency),
         "",
+        *target_lines(latency),
         "Where a batch-1 NF-GCBC `agent.act` call goes (same process, TensorFlow defaults):",
         "",
         "| measurement | median ms (p10) |",
@@ -384,7 +449,8 @@ def measure(models_dir, args):
     export_seconds = {}
     for name in AGENTS:
         start = time.perf_counter()
-        export.export_agent(paper_agent(name), models_dir, name, version=1, verify=False)
+        formats = ("savedmodel", "tflite") if name == "nf_gcbc" else ("savedmodel",)
+        export.export_agent(paper_agent(name), models_dir, name, version=1, verify=False, formats=formats)
         export_seconds[name] = time.perf_counter() - start
         print(f"exported {name} in {export_seconds[name]:.0f} s", flush=True)
     full = run_worker("default", models_dir, args, full=True)

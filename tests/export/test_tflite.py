@@ -110,3 +110,15 @@ def test_tflite_needs_a_flow_agent(tmp_path):
     with pytest.raises(ValueError, match="tflite supports agents acting through a frozen flow"):
         export.export_agent(tiny.tiny_agent("gcbc"), str(tmp_path), "m", formats=("savedmodel", "tflite"))
     assert not os.listdir(tmp_path)
+
+
+def test_export_script_writes_the_tflite_model(gc_export, tmp_path):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="", PYTHONPATH=ROOT)
+    command = [
+        sys.executable, os.path.join(ROOT, "launch", "export.py"), f"--workdir={gc_export.workdir}",
+        f"--export_dir={tmp_path}", "--name=gc", "--format=tflite",
+    ]
+    process = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert process.returncode == 0, process.stderr[-3000:]
+    path = os.path.join(str(tmp_path), "gc", "1", tflite.TFLITE_FILENAME)
+    assert f"LiteRT model: {path}" in process.stdout and os.path.getsize(path) > 1000
