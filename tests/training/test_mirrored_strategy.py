@@ -2,10 +2,11 @@
 
 Whole runs through the Trainer (distributed tf.data input, the per-replica compiled step,
 cross-replica optimizer update, checkpoints) with Gaussian GCBC, which draws no training
-noise, so both runs see the same data and must reach the same weights. Runs in a
-subprocess: logical devices must be configured before TensorFlow initialises (the test
-process has already done so), and one process should hold one MirroredStrategy (two in one
-process can collide in their collective-op keys).
+noise, so both runs see the same data and must reach the same weights; with numpy input and
+with in-graph input (drawn inside the default strategy's XLA loop, or in the replicas' tf.data
+pipeline under mirrored). Runs in a subprocess: logical devices must be configured before
+TensorFlow initialises (the test process has already done so), and the test process should
+hold no MirroredStrategy (strategies can collide in their collective-op keys).
 """
 
 import os
@@ -30,17 +31,19 @@ from tfnfrl.training import trainer
 assert len(tf.config.list_logical_devices("CPU")) == 2
 root = tempfile.mkdtemp()
 generate_dataset(ENV, root + "/data", num_episodes=2, episode_length=50, progress=False)
-final, losses = {}, {}
-for name in ("default", "mirrored"):
-    workdir = f"{root}/{name}"
-    trainer.train(tiny_agent_config("gcbc"), tiny_run(root + "/data", steps=6, log_every=2, strategy=name), workdir)
-    reader = tf.train.load_checkpoint(workdir + "/checkpoints")
-    final[name] = {n: reader.get_tensor(n) for n in reader.get_variable_to_shape_map() if n.startswith("agent/weights")}
-    losses[name] = [r["training/actor/loss"] for r in trainer.metrics_log.read_metrics(workdir)]
-assert final["default"] and final["default"].keys() == final["mirrored"].keys()
-for n in final["default"]:
-    np.testing.assert_allclose(final["default"][n], final["mirrored"][n], atol=1e-6, err_msg=n)
-np.testing.assert_allclose(losses["default"], losses["mirrored"], rtol=1e-5)
+for input_kind in ("numpy", "graph"):  # graph: sampled in the XLA loop vs in the replicas' tf.data pipeline.
+    final, losses = {}, {}
+    for name in ("default", "mirrored"):
+        workdir = f"{root}/{name}-{input_kind}"
+        config = tiny_run(root + "/data", steps=6, log_every=2, strategy=name, input=input_kind, steps_per_loop=3)
+        trainer.train(tiny_agent_config("gcbc"), config, workdir)
+        reader = tf.train.load_checkpoint(workdir + "/checkpoints")
+        final[name] = {n: reader.get_tensor(n) for n in reader.get_variable_to_shape_map() if n.startswith("agent/weights")}
+        losses[name] = [r["training/actor/loss"] for r in trainer.metrics_log.read_metrics(workdir)]
+    assert final["default"] and final["default"].keys() == final["mirrored"].keys()
+    for n in final["default"]:
+        np.testing.assert_allclose(final["default"][n], final["mirrored"][n], atol=1e-6, err_msg=n)
+    np.testing.assert_allclose(losses["default"], losses["mirrored"], rtol=1e-5)
 print("MIRRORED_OK", losses["mirrored"])
 """
 
