@@ -17,7 +17,10 @@ learner redesign). Each worker also reports its process CPU time per step (all t
 which moves much less than wall time when other jobs share the cores. Options of this mode:
   --jax_python PY      also time benchmarks/jax_peer.py's train step (the same model in
                        JAX/Flax) in a fresh process per round, in the same alternation;
-  --xla_flags FLAGS    XLA_FLAGS of an extra "this tree + FLAGS" row (repeatable).
+  --xla_flags FLAGS    XLA_FLAGS of an extra "this tree + FLAGS" row (repeatable);
+  --unfused_row        an extra "this tree" row with the coupling conditioners unfused
+                       (tfnfrl.flows.conditioners.FUSED_BY_DEFAULT = False): the fusion's
+                       own before/after, apart from other changes since the baseline.
 """
 
 import argparse
@@ -95,6 +98,10 @@ def time_act(act, batch_size, calls):
 
 def worker(args):
     """One fresh-process measurement of the XLA train step (printed as JSON)."""
+    if args.unfused:
+        from tfnfrl.flows import conditioners  # noqa: PLC0415  (only trees that have the option)
+
+        conditioners.FUSED_BY_DEFAULT = False
     config, _, step, _ = build(args.agent, True)
     batches = [batch_of(config.batch_size, np.random.default_rng(0), args.agent) for _ in range(4)]
     step(batches[0], tf.constant(0, tf.int64))  # Trace and compile, untimed.
@@ -125,19 +132,21 @@ def compare_with_commit(args):
         copy = os.path.join(baseline, "benchmarks", "_train_speed_current.py")
         with open(os.path.abspath(__file__)) as src, open(copy, "w") as dst:
             dst.write(src.read())
-        trees = {f"baseline {args.baseline_commit}": (baseline, copy, None),
-                 "this tree": (root, os.path.abspath(__file__), None)}
-        trees.update({f"this tree, XLA_FLAGS={flags}": (root, os.path.abspath(__file__), flags)
+        # name: (tree, script, extra environment, extra worker arguments).
+        this = os.path.abspath(__file__)
+        trees = {f"baseline {args.baseline_commit}": (baseline, copy, {}, []), "this tree": (root, this, {}, [])}
+        if args.unfused_row:
+            trees["this tree, unfused conditioners"] = (root, this, {}, ["--unfused"])
+        trees.update({f"this tree, XLA_FLAGS={flags}": (root, this, {"XLA_FLAGS": flags}, [])
                       for flags in args.xla_flags or []})
         names = list(trees) + (["JAX/Flax peer (benchmarks/jax_peer.py)"] if args.jax_python else [])
         times = {name: [] for name in names}
         cpu_times = {name: [] for name in names}
         for _ in range(args.rounds):
-            for name, (tree, script, flags) in trees.items():
-                env = {**os.environ, **({"XLA_FLAGS": flags} if flags else {})}
+            for name, (tree, script, extra_env, extra_args) in trees.items():
                 out = subprocess.run(
-                    [sys.executable, script, "--worker", "--agent", args.agent, "--steps", str(args.steps)],
-                    cwd=tree, check=True, capture_output=True, text=True, env=env,
+                    [sys.executable, script, "--worker", "--agent", args.agent, "--steps", str(args.steps), *extra_args],
+                    cwd=tree, check=True, capture_output=True, text=True, env={**os.environ, **extra_env},
                 )
                 result = json.loads(out.stdout.strip().splitlines()[-1])
                 times[name].append(result["ms_per_step"])
@@ -158,6 +167,7 @@ def compare_with_commit(args):
         + f"; load avg after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}",
         f"- Command: `nice python benchmarks/train_speed.py --agent {args.agent} --steps {args.steps} "
         f"--rounds {args.rounds} --baseline_commit {args.baseline_commit}{flags}"
+        + (" --unfused_row" if args.unfused_row else "")
         + (" --jax_python PYTHON_WITH_JAX" if args.jax_python else "") + "`",
         f"- Config: `get_config('{args.agent}')` defaults (paper size), observation {OBS_DIM}, action {ACTION_DIM}, "
         "XLA train step, default strategy; one fresh process per tree and round, trees alternating.",
@@ -185,6 +195,8 @@ def main():
     parser.add_argument("--baseline_commit", default=None, help="Compare the XLA train step with this git revision.")
     parser.add_argument("--jax_python", default=None, help="With --baseline_commit: also time the JAX/Flax peer.")
     parser.add_argument("--xla_flags", action="append", help="With --baseline_commit: an extra row with these XLA_FLAGS.")
+    parser.add_argument("--unfused_row", action="store_true", help="With --baseline_commit: a row with unfused conditioners.")
+    parser.add_argument("--unfused", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:

@@ -113,11 +113,15 @@ def test_fused_and_unfused_gradients_agree():
         np.testing.assert_allclose(g_f.numpy(), g_u.numpy(), rtol=1e-4, atol=1e-5)
 
 
-def test_config_round_trip_keeps_fused_and_defaults_to_fused():
-    layer = conditioners.CouplingConditioner(2, 3, 3, 8, fused=False)
+def test_config_round_trip_keeps_fused_and_default_follows_the_module_switch(monkeypatch):
+    for fused in (True, False):
+        layer = conditioners.CouplingConditioner(2, 3, 3, 8, fused=fused)
+        clone = conditioners.CouplingConditioner.from_config(layer.get_config())
+        assert clone.fused is fused and clone.get_config() == layer.get_config()
+    monkeypatch.setattr(conditioners, "FUSED_BY_DEFAULT", True)
     assert conditioners.CouplingConditioner(2, 3, 3, 8).fused is True
-    clone = conditioners.CouplingConditioner.from_config(layer.get_config())
-    assert clone.fused is False and clone.get_config() == layer.get_config()
+    monkeypatch.setattr(conditioners, "FUSED_BY_DEFAULT", False)
+    assert conditioners.CouplingConditioner(2, 3, 3, 8).fused is False
 
 
 # ------------------------------------------------------------------------------ whole flow
@@ -154,13 +158,14 @@ def test_flow_fused_and_unfused_agree_under_xla():
 
 
 # ------------------------------------------------------------------------------ checkpoints
-def test_checkpoint_written_before_fusion_loads_into_fused_flow():
+@pytest.mark.parametrize("fused", [True, False])
+def test_checkpoint_written_before_fusion_loads_into_fused_flow(fused):
     """tests/flows/data/pre_fusion_flow was written by the tree before the fused conditioner."""
     with open(os.path.join(DATA, "expected.json")) as f:
         expected = json.load(f)
     flow = ConditionalFlow(3, 2, num_blocks=2, hidden_units=8, init_seed=1, seed=1)  # Other init: restore must matter.
     flow.build()
-    assert all(c.fused for c in flow.affine_conditioners)
+    set_fused(flow, fused)
     # Same variable names below the flow's own (auto-numbered) name.
     assert [w.path.split("/", 1)[1] for w in flow.weights] == [p.split("/", 1)[1] for p in expected["paths"]]
     x, context = np.array(expected["x"], np.float32), np.array(expected["context"], np.float32)
@@ -175,6 +180,7 @@ def test_unfused_checkpoint_restores_into_fused_flow(tmp_path):
     path = tf.train.Checkpoint(flow=unfused).save(str(tmp_path / "ckpt"))
     fused = ConditionalFlow(5, 4, num_blocks=3, hidden_units=16, init_seed=7, seed=7)
     fused.build()
+    set_fused(fused, True)
     tf.train.Checkpoint(flow=fused).restore(path).assert_existing_objects_matched()
     x, context = np.random.default_rng(6).standard_normal((2, 16, 5)).astype(np.float32)
     context = context[:, :4]

@@ -13,8 +13,10 @@ from tfnfrl import keras_defaults
 from tfnfrl import tracking
 
 # What `CouplingConditioner(fused=None)` (every flow's default) resolves to. The fused path
-# computes the same function; only float rounding of some sums differs (see the class).
-FUSED_BY_DEFAULT = True
+# computes the same function; only float rounding of some sums differs (see the class). Off:
+# on the 2-core CPUs of BENCHMARKS.md (TF 2.21 XLA) the fused train step cost ~5% more CPU
+# time than the two separate stacks (XLA runs the [2, B, h] batched matmuls less efficiently).
+FUSED_BY_DEFAULT = False
 
 
 def _affine_mlp(hidden_units, output_units, use_layer_norm, prefix, seeds):
@@ -99,10 +101,11 @@ class CouplingConditioner(keras.layers.Layer):
     When num_masked + k == 0 (a 1-D unconditional flow) the input is a constant 1, so the
     affine parameters are learned constants.
 
-    `fused=True` (the default, `FUSED_BY_DEFAULT`) evaluates s and t together
-    (`_fused_affine_mlps`: one wide matmul, then batched matmuls) from the same weights;
-    `fused=False` runs the two Dense stacks one after the other. Both read the same variables under the same names
-    (t_dense0, ..., s_out), so checkpoints load either way; outputs agree to float rounding.
+    `fused=True` evaluates s and t together (`_fused_affine_mlps`: one wide matmul, then
+    batched matmuls) from the same weights; `fused=False` runs the two Dense stacks one
+    after the other; `fused=None` means `FUSED_BY_DEFAULT` (False: see there why). Both
+    read the same variables under the same names (t_dense0, ..., s_out), so checkpoints
+    load either way; outputs agree to float rounding.
     """
 
     def __init__(self, num_masked, context_dim, output_units, hidden_units, use_layer_norm=True, seed=None,
