@@ -1,19 +1,20 @@
 r"""Training steps/s: updates per compiled call (K), numpy vs in-graph input, one process vs two workers.
 
-Every measurement is a real `launch/train.py` run in its own process on a small generated
-pointmaze-medium dataset (no evaluation). The run trains 2W updates and logs at W and 2W; the
-speed is the trainer's own `training/steps_per_second` of the second window (compilation and
-the first batches excluded). Settings:
+On a small generated pointmaze-medium dataset, with an agent sized by a preset:
 
-  K x input      default strategy, --run.steps_per_loop=K, --run.input=numpy|graph;
-  multi-worker   --run.strategy=multi_worker with TF_CONFIG on 127.0.0.1: one worker (the
-                 distributed step alone) and two workers (each with half of every global
-                 batch, the chief's speed), against the one-process default-strategy run.
+  K x input      one process, default strategy: the trainer's own input (`Trainer.input_batches`)
+                 and train loop (`make_train_loop`) for every K and input kind, all built on one
+                 agent and timed in interleaved rounds of W updates (best round of R), so that
+                 the machine's changing load hits every setting alike;
+  multi-worker   real `launch/train.py` runs: one process (default strategy), multi_worker with
+                 one worker (the distributed step alone) and with two workers on 127.0.0.1 (half
+                 of every global batch each; the chief's speed). Each trains 2W updates and the
+                 trainer's `training/steps_per_second` of the second window is reported.
 
 Writes its section of BENCHMARKS.md (replacing only that section) unless --no_write.
 
   python benchmarks/distributed_speed.py [--agents gcbc nf_gcbc] [--preset cpu] [--ks 1 10 100]
-      [--multi_worker_k 10] [--no_write]
+      [--rounds 3] [--multi_worker_k 10] [--no_write]
 """
 
 import argparse
@@ -79,13 +80,52 @@ def measure(agent, preset, data_dir, root, workers=0, **run):
     return steps_per_second(os.path.join(root, f"{name}-0"))
 
 
-def batch_size(agent, preset):
+def agent_config(agent, preset):
     from tfnfrl import agents  # pylint: disable=import-outside-toplevel
     from tfnfrl.training import presets  # pylint: disable=import-outside-toplevel
 
     config = agents.get_config(agent)
     presets.apply_preset(preset, config)
-    return config.batch_size
+    return config
+
+
+def loop_speeds(agent, preset, data_dir, root, ks, rounds):
+    """{(input, K): best steps/s over `rounds` interleaved rounds of W updates} in this process."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    from tfnfrl.training import feeds, run_config, train_step, trainer  # pylint: disable=import-outside-toplevel
+
+    config = agent_config(agent, preset)
+    run = run_config.get_run_config()
+    run.update(env_name=ENV, dataset_dir=data_dir, steps=10**9)
+    loop_trainer = trainer.Trainer(config, run, os.path.join(root, "loops"))
+    train_data, _ = loop_trainer.load_data()
+    from tfnfrl import agents  # pylint: disable=import-outside-toplevel
+
+    learner = loop_trainer.build_agent(agents.EnvSpec.from_dataset(train_data))
+    sampler = feeds.make_sampler(loop_trainer.feed, config, train_data, run.seed)
+    strategy = tf.distribute.get_strategy()
+    loops = {}
+    for input_kind in ("numpy", "graph"):
+        run.input = input_kind
+        for k in ks:
+            batches = loop_trainer.input_batches(strategy, sampler, config.batch_size, 0)
+            loops[(input_kind, k)] = (k, train_step.make_train_loop(learner, strategy, config.batch_size, run.seed,
+                                                                   batches))
+    window = WINDOW[agent]
+    best = {key: 0.0 for key in loops}
+    for key, (k, loop) in loops.items():  # Compile, and fill the pipelines.
+        for start in range(0, 3 * k, k):
+            loop(start, k)
+    for _ in range(rounds):
+        for key, (k, loop) in loops.items():
+            began = time.perf_counter()
+            for start in range(0, window, k):
+                metrics = loop(start, k)
+            float(next(iter(metrics.values())))  # Wait for the last update.
+            best[key] = max(best[key], window / (time.perf_counter() - began))
+            print(agent, key, f"{window / (time.perf_counter() - began):.1f} steps/s", flush=True)
+    return best
 
 
 def section(results, args, machine, seconds):
@@ -93,18 +133,19 @@ def section(results, args, machine, seconds):
         SECTION_TITLE, "",
         f"- Date: {datetime.date.today().isoformat()}; machine: {machine}; total {seconds / 60:.0f} min.",
         f"- Command: `python benchmarks/distributed_speed.py --agents {' '.join(args.agents)} --preset {args.preset} "
-        f"--ks {' '.join(map(str, args.ks))} --multi_worker_k {args.multi_worker_k}`",
-        f"- Config: `launch/train.py --preset={args.preset}` on {ENV} (generated, 20 episodes x 200 steps), no "
-        "evaluation; steps/s = the trainer's `training/steps_per_second` over the second of two windows of W updates "
-        "(compilation excluded), one run per cell. Other processes share the 2 cores (load above), so differences "
-        "under ~15% are noise.",
+        f"--ks {' '.join(map(str, args.ks))} --rounds {args.rounds} --multi_worker_k {args.multi_worker_k}`",
+        f"- Config: the agents of `--preset={args.preset}` on {ENV} (generated, 20 episodes x 200 steps), XLA on. "
+        f"K x input: one process, default strategy, every setting on one agent, best of {args.rounds} interleaved "
+        "rounds of W updates after compilation. Multi-worker: `launch/train.py` runs with K = "
+        f"{args.multi_worker_k} and numpy input, the trainer's `training/steps_per_second` over the second of two "
+        "windows of W updates, one run per cell. Other processes share the 2 cores (load above).",
         "",
         "| agent (global batch, W) | K = steps_per_loop | numpy input steps/s | in-graph input steps/s |",
         "|---|---|---|---|",
     ]
     for agent in args.agents:
         for k in args.ks:
-            label = f"{agent} ({batch_size(agent, args.preset)}, {WINDOW[agent]})"
+            label = f"{agent} ({agent_config(agent, args.preset).batch_size}, {WINDOW[agent]})"
             lines.append(f"| {label} | {k} | {results[agent][('numpy', k)]:.0f} | {results[agent][('graph', k)]:.0f} |")
     lines += [
         "",
@@ -132,6 +173,7 @@ def main():
     parser.add_argument("--agents", nargs="+", default=["gcbc", "nf_gcbc"], choices=sorted(WINDOW))
     parser.add_argument("--preset", default="cpu")
     parser.add_argument("--ks", nargs="+", type=int, default=[1, 10, 100])
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--multi_worker_k", type=int, default=10)
     parser.add_argument("--no_write", action="store_true")
     args = parser.parse_args()
@@ -145,19 +187,12 @@ def main():
     generate_dataset(ENV, data_dir, num_episodes=20, episode_length=200, progress=False)
     results = {}
     for agent in args.agents:
-        results[agent] = {}
-        for k in args.ks:
-            for input_kind in ("numpy", "graph"):
-                results[agent][(input_kind, k)] = measure(agent, args.preset, data_dir, root, steps_per_loop=k,
-                                                          input=input_kind)
-                print(agent, input_kind, k, f"{results[agent][(input_kind, k)]:.1f} steps/s", flush=True)
+        results[agent] = loop_speeds(agent, args.preset, data_dir, root, args.ks, args.rounds)
         k = args.multi_worker_k
-        results[agent]["one"] = results[agent].get(("numpy", k)) or measure(
-            agent, args.preset, data_dir, root, steps_per_loop=k, input="numpy")
-        for workers in (1, 2):
-            results[agent][f"mw{workers}"] = measure(agent, args.preset, data_dir, root, workers=workers,
-                                                     steps_per_loop=k, input="numpy")
-            print(agent, f"multi_worker x{workers}", f"{results[agent][f'mw{workers}']:.1f} steps/s", flush=True)
+        for key, workers in (("one", 0), ("mw1", 1), ("mw2", 2)):
+            results[agent][key] = measure(agent, args.preset, data_dir, root, workers=workers, steps_per_loop=k,
+                                          input="numpy")
+            print(agent, key, f"{results[agent][key]:.1f} steps/s", flush=True)
     text = section(results, args, f"{machine} at the start, {', '.join(f'{x:.1f}' for x in os.getloadavg())} at "
                    "the end", time.time() - began)
     print(text)

@@ -219,7 +219,7 @@ class Trainer:
         end = min([cfg.steps] + [(step // every + 1) * every for every in periods])
         return min(cfg.steps_per_loop, end - step)
 
-    def _batches(self, strategy, sampler, batch_size, start):
+    def input_batches(self, strategy, sampler, batch_size, start):
         """What the train loop reads: an iterator of the (distributed) tf.data pipeline, or the in-graph sampler."""
         cfg = self.config
         default = strategies.is_single_replica_default(strategy)
@@ -238,7 +238,7 @@ class Trainer:
             )
         sampler = feeds.make_sampler(self.feed, self.agent_config, train_data, cfg.seed)
         val_sampler = feeds.make_sampler(self.feed, self.agent_config, val_data, cfg.seed + 1)
-        batches = self._batches(strategy, sampler, batch_size, start)
+        batches = self.input_batches(strategy, sampler, batch_size, start)
         train_loop = train_step_lib.make_train_loop(
             agent, strategy, batch_size, cfg.seed, batches, jit_compile=cfg.jit_compile
         )
