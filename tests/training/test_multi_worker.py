@@ -2,7 +2,8 @@
 
 Each worker is a subprocess with its own TF_CONFIG (free ports picked here) and its own
 workdir, running `trainer.train` on a tiny Gaussian GCBC config (no training noise) with
-`--run.strategy=multi_worker`, 4 updates per compiled call. One run of 50 updates, killed
+`--run.strategy=multi_worker`, 4 updates per compiled call, evaluations (1 episode) at step
+30 and at the end. One run of 50 updates, killed
 (`kill -9` of worker 1 once the chief has checkpointed step 20; the chief is then stopped
 too) and started again, serves every test (two launches keep the module near a minute
 and a half). The worker script records the batches its sampler drew (by step) and the
@@ -13,7 +14,7 @@ agent's final weights, so the tests check that
     same weights (tolerance below: the all-reduce sums the gradients in another order), so the
     interrupted run resumed exactly;
   - both restarted workers began at the chief's last checkpoint and finished at step 50;
-  - only the chief's workdir has config, checkpoints and metrics, and no temporary
+  - only the chief's workdir has config, checkpoints, metrics and evaluations, and no temporary
     checkpoint directory of the other worker survives.
 """
 
@@ -76,7 +77,7 @@ def keep_agent(self, spec):
 feeds.make_sampler = recording_sampler
 trainer.Trainer.build_agent = keep_agent
 config = tiny_run(os.environ["DATA"], steps=%(steps)d, log_every=10, checkpoint_every=10, strategy="multi_worker",
-                  steps_per_loop=4)
+                  steps_per_loop=4, eval_every=30, eval_episodes=1, eval_tasks=(1,), eval_workers=1)
 trainer.train(tiny_agent_config("gcbc"), config, os.environ["WORKDIR"])
 weights = checkpoints.tracked_variables(tf.train.Checkpoint(agent=agent_box[0]))
 arrays = {f"weight{i}": v.numpy() for i, v in enumerate(weights)}
@@ -192,13 +193,17 @@ def test_killed_worker_resumes_from_the_chiefs_checkpoint(killed_and_resumed):
     for _, batches, _ in resumed:
         assert min(batches) == last  # Both workers restarted at the chief's last checkpoint.
     assert tf.train.latest_checkpoint(f"{root}/worker0/checkpoints").endswith(f"ckpt-{STEPS}")
-    assert [r["step"] for r in metrics_log.read_metrics(f"{root}/worker0")] == list(range(10, STEPS + 1, 10))
+    rows = metrics_log.read_metrics(f"{root}/worker0")
+    assert [r["step"] for r in rows if "training/actor/loss" in r] == list(range(10, STEPS + 1, 10))
 
 
 def test_only_the_chief_writes_files(killed_and_resumed):
     root, _, _ = killed_and_resumed
     chief = f"{root}/worker0"
     assert os.path.exists(f"{chief}/config.json") and os.listdir(f"{chief}/tensorboard")
+    # The chief evaluated at step 30 (while worker 1 waited) and at the end.
+    evaluations = [r["step"] for r in metrics_log.read_metrics(chief) if "evaluation/success/mean" in r]
+    assert evaluations == [30, STEPS] and os.path.exists(f"{chief}/eval_final.json")
     assert not os.path.exists(f"{root}/worker1")  # Not even an empty workdir.
     # Worker 1's temporary checkpoints were deleted (the killed run may have left one: it died mid-save).
     assert not glob.glob(f"{root}/tmp_resumed/tfnfrl-*")
