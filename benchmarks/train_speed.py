@@ -21,6 +21,10 @@ which moves much less than wall time when other jobs share the cores. Options of
   --unfused_row        an extra "this tree" row with the coupling conditioners unfused
                        (tfnfrl.flows.conditioners.FUSED_BY_DEFAULT = False): the fusion's
                        own before/after, apart from other changes since the baseline.
+  --loop_row K         an extra "this tree" row training as `--run.input=graph
+                       --run.steps_per_loop=K` does: K updates per compiled call, batches drawn
+                       in-graph (tfnfrl.data.graph_samplers) from a synthetic 100-episode dataset
+                       (sampling included in the time, unlike the other rows' fixed batches).
 """
 
 import argparse
@@ -96,12 +100,50 @@ def time_act(act, batch_size, calls):
     return (time.perf_counter() - start) / calls
 
 
+def synthetic_gc_sampler(config, episodes=100, length=1001):
+    """An in-graph goal-conditioned sampler over `episodes` random trajectories (cube-single's sizes)."""
+    from tfnfrl import data  # noqa: PLC0415
+    from tfnfrl.data import graph_samplers  # noqa: PLC0415  (trees after issue 13 only)
+
+    rng = np.random.default_rng(0)
+    n = episodes * length
+    observations = rng.normal(size=(n, OBS_DIM)).astype(np.float32)
+    arrays = dict(observations=observations, next_observations=np.roll(observations, -1, axis=0),
+                  actions=np.tanh(rng.normal(size=(n, ACTION_DIM))).astype(np.float32))
+    final_index = np.repeat(np.arange(1, episodes + 1) * length - 1, length)
+    sampler_config = data.gc_sampler_config()
+    sampler_config.update(config.sampler)  # As tfnfrl.training.feeds.make_sampler does.
+    return graph_samplers.GraphGCSampler(arrays, final_index, sampler_config, seed=0)
+
+
+def time_loop(args):
+    """Wall and CPU ms per update of `make_train_loop` with in-graph sampling, K = args.loop_k per call."""
+    from tfnfrl.training import make_train_loop  # noqa: PLC0415  (trees after issue 13 only)
+
+    config, agent, _, _ = build(args.agent, True)
+    loop = make_train_loop(agent, tf.distribute.get_strategy(), config.batch_size, 0,
+                           synthetic_gc_sampler(config), jit_compile=True)
+    k = args.loop_k
+    float(next(v for name, v in loop(0, k).items() if name.endswith("loss")))  # Trace and compile, untimed.
+    calls = max(1, args.steps // k)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    for i in range(calls):
+        info = loop((i + 1) * k, k)
+    float(next(v for name, v in info.items() if name.endswith("loss")))
+    updates = calls * k
+    return 1e3 * (time.perf_counter() - start) / updates, 1e3 * (time.process_time() - cpu_start) / updates
+
+
 def worker(args):
     """One fresh-process measurement of the XLA train step (printed as JSON)."""
     if args.unfused:
         from tfnfrl.flows import conditioners  # noqa: PLC0415  (only trees that have the option)
 
         conditioners.FUSED_BY_DEFAULT = False
+    if args.loop_k:
+        wall, cpu = time_loop(args)
+        print(json.dumps(dict(ms_per_step=wall, cpu_ms_per_step=cpu)))
+        return
     config, _, step, _ = build(args.agent, True)
     batches = [batch_of(config.batch_size, np.random.default_rng(0), args.agent) for _ in range(4)]
     step(batches[0], tf.constant(0, tf.int64))  # Trace and compile, untimed.
@@ -137,6 +179,8 @@ def compare_with_commit(args):
         trees = {f"baseline {args.baseline_commit}": (baseline, copy, {}, []), "this tree": (root, this, {}, [])}
         if args.unfused_row:
             trees["this tree, unfused conditioners"] = (root, this, {}, ["--unfused"])
+        for k in args.loop_row or []:
+            trees[f"this tree, in-graph input, {k} updates per call"] = (root, this, {}, ["--loop_k", str(k)])
         trees.update({f"this tree, XLA_FLAGS={flags}": (root, this, {"XLA_FLAGS": flags}, [])
                       for flags in args.xla_flags or []})
         names = list(trees) + (["JAX/Flax peer (benchmarks/jax_peer.py)"] if args.jax_python else [])
@@ -168,6 +212,7 @@ def compare_with_commit(args):
         f"- Command: `nice python benchmarks/train_speed.py --agent {args.agent} --steps {args.steps} "
         f"--rounds {args.rounds} --baseline_commit {args.baseline_commit}{flags}"
         + (" --unfused_row" if args.unfused_row else "")
+        + "".join(f" --loop_row {k}" for k in args.loop_row or [])
         + (" --jax_python PYTHON_WITH_JAX" if args.jax_python else "") + "`",
         f"- Config: `get_config('{args.agent}')` defaults (paper size), observation {OBS_DIM}, action {ACTION_DIM}, "
         "XLA train step, default strategy; one fresh process per tree and round, trees alternating.",
@@ -196,7 +241,10 @@ def main():
     parser.add_argument("--jax_python", default=None, help="With --baseline_commit: also time the JAX/Flax peer.")
     parser.add_argument("--xla_flags", action="append", help="With --baseline_commit: an extra row with these XLA_FLAGS.")
     parser.add_argument("--unfused_row", action="store_true", help="With --baseline_commit: a row with unfused conditioners.")
+    parser.add_argument("--loop_row", type=int, action="append",
+                        help="With --baseline_commit: a row with in-graph input and this many updates per call.")
     parser.add_argument("--unfused", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--loop_k", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:

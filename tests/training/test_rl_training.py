@@ -49,7 +49,13 @@ class _TinyBoundTrainer(trainer.Trainer):
 def test_diverging_critic_stops_the_run_naming_the_step_and_last_checkpoint(tiny_data_dir, tmp_path):
     workdir = str(tmp_path / "diverged")
     with pytest.raises(trainer.DivergenceError) as error:
-        _TinyBoundTrainer(_config("nf_rlbc"), tiny_run(tiny_data_dir, env_name=SINGLETASK), workdir).run()
+        _TinyBoundTrainer(_config("nf_rlbc"), tiny_run(tiny_data_dir, env_name=SINGLETASK, steps_per_loop=1),
+                          workdir).run()
     message = str(error.value)
-    assert "step 1" in message and "critic diverged" in message and "No checkpoint had been saved yet" in message
+    assert "stopped at step 1:" in message and "critic diverged" in message
+    assert "No checkpoint had been saved yet" in message
     assert not os.path.exists(os.path.join(workdir, "checkpoints", "checkpoint"))
+    # Several updates per compiled call (log and checkpoint every 5): the error names the call's range.
+    with pytest.raises(trainer.DivergenceError, match=r"stopped at step 5 \(.*began in updates 1-5;.*No checkpoint"):
+        _TinyBoundTrainer(_config("nf_rlbc"), tiny_run(tiny_data_dir, env_name=SINGLETASK, steps_per_loop=10),
+                          str(tmp_path / "diverged_in_a_loop")).run()

@@ -254,7 +254,7 @@ class Trainer:
                 num_steps = self._loop_length(done)
                 info = {k: float(v) for k, v in train_loop(done, num_steps).items()}
                 step, done = done + num_steps - 1, done + num_steps  # `step`: the last update's index.
-                self._check_metrics(agent, done, info, checkpointer)
+                self._check_metrics(agent, done, info, checkpointer, num_steps)
                 bar.update(num_steps)
                 window_steps += num_steps
                 if self.chief and (done % cfg.log_every == 0 or done == cfg.steps):
@@ -278,11 +278,12 @@ class Trainer:
                     self.evaluate(agent, done, log)
                     window_start, window_steps = time.perf_counter(), 0
 
-    def _check_metrics(self, agent, done, info, checkpointer):
+    def _check_metrics(self, agent, done, info, checkpointer, num_steps=1):
         """Stop (without saving) on a non-finite metric of any loss group, or on the learner's divergence check.
 
-        The metrics are those of the last update of a compiled call (a NaN earlier in the call
-        carries into the weights, and so into them)."""
+        The metrics are those of the last of the call's `num_steps` updates (a NaN earlier in the
+        call carries into the weights, and so into them), so the error names the call's range of
+        updates; `--run.steps_per_loop=1` pins the exact one."""
         bad = {k: v for k, v in info.items() if not math.isfinite(v)}
         problem = (
             f"non-finite training metrics ({', '.join(f'{k}={v}' for k, v in sorted(bad.items()))})" if bad
@@ -297,8 +298,11 @@ class Trainer:
             else "No checkpoint had been saved yet"
         )
         error = NonFiniteLossError if bad else DivergenceError
+        when = (f"step {done}" if num_steps == 1 else
+                f"step {done} (checked once per compiled call of --run.steps_per_loop updates: the problem began "
+                f"in updates {done - num_steps + 1}-{done}; steps_per_loop=1 finds the exact one)")
         raise error(
-            f"Training stopped at step {done}: {problem}; the run stopped without saving. {where}. Lower the "
+            f"Training stopped at {when}: {problem}; the run stopped without saving. {where}. Lower the "
             "learning rate (--config.optimizer.lr) or enable --config.optimizer.global_clipnorm, then rerun the "
             "same command to resume from it."
         )
