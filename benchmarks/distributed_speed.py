@@ -160,14 +160,6 @@ def section(results, args, machine, seconds):
     return "\n".join(lines)
 
 
-def replace_section(text, new_section):
-    start = text.find(SECTION_TITLE)
-    if start < 0:
-        return text.rstrip("\n") + "\n\n" + new_section
-    end = text.find("\n## ", start + len(SECTION_TITLE))
-    return text[:start] + new_section + (text[end:] if end >= 0 else "")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--agents", nargs="+", default=["gcbc", "nf_gcbc"], choices=sorted(WINDOW))
@@ -201,7 +193,7 @@ def main():
         with open(path) as f:
             old = f.read()
         with open(path, "w") as f:
-            f.write(replace_section(old, text))
+            f.write(machine_info.replace_section(old, SECTION_TITLE, text))
 
 
 if __name__ == "__main__":

@@ -125,16 +125,6 @@ def table(rows, raw):
     return "\n".join(lines)
 
 
-def replace_section(text, section):
-    """`text` with its eval-speed section replaced by `section` (appended if absent)."""
-    start = text.find(SECTION_TITLE)
-    if start < 0:
-        return text.rstrip("\n") + "\n\n" + section
-    end = text.find("\n## ", start + len(SECTION_TITLE))
-    rest = "" if end < 0 else text[end + 1:]
-    return text[:start] + section + ("\n" + rest if rest else "")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, nargs="+", default=[1],
@@ -192,7 +182,7 @@ def main():
         with open(path) as f:
             current = f.read()
         with open(path, "w") as f:
-            f.write(replace_section(current, section))
+            f.write(machine_info.replace_section(current, SECTION_TITLE, section))
         print(f"wrote the eval-speed section of {path}")
 
 

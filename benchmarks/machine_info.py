@@ -1,4 +1,4 @@
-"""One line describing the machine a benchmark ran on (shared by the scripts in benchmarks/)."""
+"""Shared by the scripts in benchmarks/: the line describing the machine, and BENCHMARKS.md section updates."""
 
 import os
 import platform
@@ -18,3 +18,14 @@ def describe(*extras):
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     parts = [f"{os.cpu_count()} cores (nproc)", cpu, f"Python {platform.python_version()}", *extras, f"load avg {load}"]
     return ", ".join(parts)
+
+
+def replace_section(text, title, section):
+    """`text` (BENCHMARKS.md) with the section headed `title` replaced by `section`, or `section` appended."""
+    start = text.find(title)
+    if start < 0:
+        return text.rstrip("\n") + "\n\n" + section
+    end = text.find("\n## ", start + len(title))
+    if end < 0:
+        return text[:start] + section
+    return text[:start] + section.rstrip("\n") + "\n" + text[end:]
