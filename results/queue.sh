@@ -15,8 +15,8 @@ turn() {  # turn GRID MAX_RUNS
   python launch/study.py --grid="results/grids/$1.py" --root="$here/runs/studies/$1" \
     --records="$here/results/runs/$1" --max_runs="$2"
 }
-for _ in 1 2 3 4 5 6 7 8; do
-  turn rl_offline 3
-  turn gcbc_study 10
+for _ in $(seq 16); do
+  turn rl_offline 2
+  turn gcbc_study 4
 done
 echo "=== $(date -u +%FT%TZ) done"
