@@ -20,7 +20,8 @@ for batch 1 (latency) and batch 1024 (throughput), one call at a time, candidate
 median and 10th percentile over the repeats. A breakdown of the batch-1 NF-GCBC call follows
 (TF profiler: Python, TF runtime, XLA execution split into dot and fusion kernels; the
 floor of an empty tf.function; the same function with its 150 weight variables frozen into
-constants), then the batch-1 NF-GCBC latencies under thread settings, each in a fresh process,
+constants; the memory floor: numpy reading the call's weight matrices once from one contiguous
+buffer, which a batch-1 float32 call cannot beat on this machine however little overhead it has), then the batch-1 NF-GCBC latencies under thread settings, each in a fresh process,
 the settings alternating over --rounds rounds (the machine is shared and its load drifts):
 
   default       TensorFlow's defaults
@@ -34,7 +35,8 @@ model of benchmarks/jax_peer.py is timed the same way (one blocking call at a ti
   python benchmarks/serving.py [--repeats 300] [--big_repeats 15] [--rounds 2] \
       [--settings default,tf_threads_1,xla_1_thread,both] [--jax_python PATH] [--no_append]
 
-Prints the tables and appends them to BENCHMARKS.md (about 6 minutes on 2 cores).
+Prints the tables and writes them over this script's section of BENCHMARKS.md (about 6 minutes on
+2 cores).
 """
 
 import argparse
@@ -61,6 +63,8 @@ SETTINGS = {
     "both": ({"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false"}, 1),
 }
 AGENTS = ("nf_gcbc", "fm_gcbc")
+PERTURBATION = 0.01  # Scale of the noise added to NF-GCBC's initial flow weights (see paper_agent).
+SECTION_TITLE = "## Serving latency of exported policies (benchmarks/serving.py)"
 
 
 # ---------------------------------------------------------------------- timing
@@ -81,14 +85,27 @@ def interleaved(candidates, repeats, warmup=10):
 
 
 def paper_agent(name, denoise=None):
-    """The paper config of `name` at obs/goal 28, action 5, seed 0 (equal seeds: equal weights)."""
+    """The paper config of `name` at obs/goal 28, action 5, seed 0 (equal seeds: equal weights).
+
+    NF-GCBC's flow weights are moved by PERTURBATION * N(0, 1) (seeded): at initialisation the
+    couplings' output layers are zero, so the flow is linear and the encoder cannot change an
+    action, which would make the action-difference checks vacuous.
+    """
+    import numpy as np  # pylint: disable=import-outside-toplevel
     from tfnfrl import agents  # pylint: disable=import-outside-toplevel
 
     config = agents.get_config(name)
     if denoise is not None:
         config.denoise = denoise
     spec = agents.EnvSpec(observation_dim=OBS, action_dim=ACT, goal_dim=GOAL)
-    return agents.make_agent(config, spec, total_steps=1000, seed=0)
+    agent = agents.make_agent(config, spec, total_steps=1000, seed=0)
+    flow = getattr(agent.head, "flow", None)
+    if flow is not None:
+        rng = np.random.default_rng(0)
+        for weight in flow.trainable_weights:
+            weight.assign(weight.numpy() + PERTURBATION * rng.standard_normal(weight.shape).astype(np.float32))
+        agent.policy.refresh()
+    return agent
 
 
 def litert_callable(path, observations, goals, noise, threads):
@@ -245,6 +262,11 @@ def breakdown(tf, np, agent, inputs, seed, repeats):
     empty = tf.function(lambda x: x, input_signature=[tf.TensorSpec([None, OBS])])
     empty_xla = tf.function(lambda x: 2.0 * x, input_signature=[tf.TensorSpec([None, OBS])], jit_compile=True)
     encoder = tf.function(agent.context, jit_compile=True)
+    forward, backward = weight_matrices(concrete.variables)
+    # One contiguous buffer each, larger than L2 (2 MB a core here): a read streams from L3 or memory
+    # at the machine's bandwidth with no per-matrix call overhead, a lower bound for any batch-1 call.
+    forward_bytes = np.concatenate([w.ravel() for w in forward])
+    backward_bytes = np.concatenate([w.ravel() for w in backward])
     latency = interleaved(
         {
             "agent.act": lambda: agent.policy.act(observations, goals, seed),
@@ -252,14 +274,32 @@ def breakdown(tf, np, agent, inputs, seed, repeats):
             "encoder only (XLA)": lambda: encoder(observations, goals),
             "empty tf.function": lambda: empty(observations),
             "empty XLA tf.function": lambda: empty_xla(observations),
+            "memory floor: one read of the call's weight matrices (numpy sum over a contiguous copy)": (
+                lambda: forward_bytes.sum()
+            ),
+            "memory floor: the same plus the couplings' matrices again (the denoising step's backward pass)": (
+                lambda: (forward_bytes.sum(), backward_bytes.sum())
+            ),
         },
         repeats,
     )
     return {
         "latency": latency,
+        "weight_megabytes": sum(w.nbytes for w in forward) / 1e6,
         "captured_variables": len(concrete.captured_inputs),
         "profile": profile_breakdown(lambda: agent.policy.act(observations, goals, seed)),
     }
+
+
+def weight_matrices(variables):
+    """(every 2-d weight the acting call reads, the couplings' ones its denoising step reads again), numpy."""
+    forward = [v.numpy() for v in variables if len(v.shape) == 2 and min(v.shape) > 0]
+    backward = [
+        v.numpy() for v in variables
+        if len(v.shape) == 2 and min(v.shape) > 0 and v.name.startswith("frozen_")
+        and not v.name.startswith(("frozen_k1c", "frozen_w_inv_t"))
+    ]
+    return forward, backward
 
 
 def jax_peer(jax_python, repeats, big_repeats):
@@ -287,6 +327,13 @@ for batch, repeats in ((1, {repeats}), ({BIG}, {big_repeats})):
             start = time.perf_counter(); act(params, x, key, denoise).block_until_ready(); times.append(time.perf_counter() - start)
         label = f"JAX/Flax peer | jax.jit{{'' if denoise else ', no denoising step'}} | {{batch}}"
         out[label] = (1e3 * float(np.median(times)), 1e3 * float(np.percentile(times, 10)))
+empty = jax.jit(lambda x: 2.0 * x)
+x = jnp.zeros((1, {OBS}))
+for _ in range(10): empty(x).block_until_ready()
+times = []
+for _ in range({repeats}):
+    start = time.perf_counter(); empty(x).block_until_ready(); times.append(time.perf_counter() - start)
+out["JAX/Flax peer | empty jax.jit | 1"] = (1e3 * float(np.median(times)), 1e3 * float(np.percentile(times, 10)))
 print(json.dumps(dict(version=jax.__version__, latency=out)))
 """
     env = dict(os.environ, JAX_PLATFORMS="cpu")
@@ -357,7 +404,7 @@ def report(default, sweep, jax_result, args, export_seconds):
         latency.update(jax_result["latency"])
     lines = [
         "",
-        "## Serving latency of exported policies (benchmarks/serving.py)",
+        SECTION_TITLE,
         "",
         f"- Date: {datetime.datetime.now().isoformat(timespec='seconds')}",
         f"- Machine: {machine_info.describe()}",
@@ -366,7 +413,7 @@ def report(default, sweep, jax_result, args, export_seconds):
         + (f" --jax_python {args.jax_python}`" if args.jax_python else "`"),
         "- Config: paper NF-GCBC (encoder 4 x 512 -> 64, 6 coupling blocks width 256, one flow pass + denoising "
         "step) and FM-GCBC (velocity MLP 4 x 512 GELU, K = 10 Euler steps), observation 28, goal 28, action 5, "
-        "random weights, `jit_act=True`, fixed seed input; one blocking call at a time, candidates interleaved; "
+        f"random weights (NF-GCBC's flow moved by {PERTURBATION} x N(0, 1) so every coupling acts), `jit_act=True`, fixed seed input; one blocking call at a time, candidates interleaved; "
         f"TensorFlow defaults; LiteRT: ai-edge-litert, XNNPACK, fed the noise the library draws for the seed. "
         "Export time (trace + save; nf_gcbc includes the LiteRT conversion): "
         + ", ".join(f"{k} {v:.0f} s" for k, v in export_seconds.items())
@@ -377,7 +424,8 @@ def report(default, sweep, jax_result, args, export_seconds):
         *latency_table(latency),
         "",
         *target_lines(latency),
-        "Where a batch-1 NF-GCBC `agent.act` call goes (same process, TensorFlow defaults):",
+        "Where a batch-1 NF-GCBC `agent.act` call goes (same process, TensorFlow defaults; "
+        f"its weight matrices: {default['breakdown']['weight_megabytes']:.1f} MB of float32):",
         "",
         "| measurement | median ms (p10) |",
         "|---|---|",
@@ -437,9 +485,13 @@ def main():
         shutil.rmtree(models_dir, ignore_errors=True)
     print("\n".join(lines))
     if not args.no_append:
-        with open(os.path.join(ROOT, "BENCHMARKS.md"), "a") as f:
-            f.write("\n".join(lines) + "\n")
-        print("Appended to BENCHMARKS.md")
+        path = os.path.join(ROOT, "BENCHMARKS.md")
+        with open(path) as f:
+            current = f.read()
+        section = "\n".join(lines).lstrip("\n") + "\n"
+        with open(path, "w") as f:  # The title's newline: older sections' titles extend this one.
+            f.write(machine_info.replace_section(current, SECTION_TITLE + "\n", section))
+        print("Wrote its section of BENCHMARKS.md")
 
 
 def measure(models_dir, args):

@@ -122,3 +122,22 @@ def test_export_script_writes_the_tflite_model(gc_export, tmp_path):
     assert process.returncode == 0, process.stderr[-3000:]
     path = os.path.join(str(tmp_path), "gc", "1", tflite.TFLITE_FILENAME)
     assert f"LiteRT model: {path}" in process.stdout and os.path.getsize(path) > 1000
+
+
+def test_a_policy_without_goals_converts_and_acts_like_the_library():
+    """NF-RLBC (no goals, no denoising step): LiteRT's actions are `policy.act`'s for the same noise."""
+    agent = tiny.tiny_agent("nf_rlbc")
+    rng = np.random.default_rng(5)
+    for weight in agent.head.flow.trainable_weights:  # Move the zero-initialised output layers: every block acts.
+        weight.assign(weight.numpy() + 0.1 * rng.standard_normal(weight.shape).astype(np.float32))
+    observations = rng.normal(size=(5, tiny.OBS)).astype(np.float32)
+    goals = np.zeros((5, 0), np.float32)
+    noise = agent.head.flow.noise(None, SEED, batch_size=5).numpy()
+    runner = tflite.interpreter(model_content=tflite.convert(agent)).get_signature_runner(tflite.SIGNATURE)
+    served = tflite.run(runner, observations, goals, noise)
+    np.testing.assert_allclose(served, agent.policy.act(observations, goals, SEED).numpy(), atol=TOLERANCE)
+    np.testing.assert_allclose(
+        tflite.run(runner, observations, goals, np.zeros_like(noise)), agent.policy.act_mode(observations, goals).numpy(),
+        atol=TOLERANCE,
+    )
+    assert np.abs(served - agent.reference_act_mode(observations, goals).numpy()).max() > 1e-3  # Noise is used.

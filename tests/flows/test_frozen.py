@@ -81,13 +81,21 @@ def test_rejects_autoregressive_flows():
         frozen.FrozenFlow(flow)
 
 
-# ---------------------------------------------------------------------- the NF-GCBC agent
-def agent_inputs(batch=8, seed=0):
+# ---------------------------------------------------------------------- the agents
+FLOW_AGENTS = ("nf_gcbc", "nf_bc", "nf_rlbc")
+
+
+def agent_inputs(agent, batch=8, seed=0):
+    """(observations, goals) for `agent`; goals are [batch, 0] for agents without goals."""
     rng = np.random.default_rng(seed)
     return (
         rng.normal(size=(batch, tiny.OBS)).astype(np.float32),
-        rng.normal(size=(batch, tiny.GOAL)).astype(np.float32),
+        rng.normal(size=(batch, agent.policy.goal_dim)).astype(np.float32),
     )
+
+
+def _train_batch(name):
+    return tiny.toy_transitions() if name == "nf_rlbc" else tiny.toy_batch()
 
 
 def assert_acts_like_training_path(agent, observations, goals):
@@ -103,23 +111,25 @@ def assert_acts_like_training_path(agent, observations, goals):
     )
 
 
-def test_agent_acts_like_the_training_path_and_follows_training():
-    agent = tiny.tiny_agent("nf_gcbc")
+@pytest.mark.parametrize("name", FLOW_AGENTS)
+def test_agent_acts_like_the_training_path_and_follows_training(name):
+    agent = tiny.tiny_agent(name)
     assert agent.frozen_flow is not None
     perturb(agent.head.flow, seed=3)
     agent.policy.refresh()
-    observations, goals = agent_inputs()
+    observations, goals = agent_inputs(agent)
     assert_acts_like_training_path(agent, observations, goals)
     before = agent.policy.act(observations, goals, SEED).numpy()
-    agent.train_step(tiny.toy_batch(), SEED)  # An optimizer step: the cache must follow it.
+    agent.train_step(_train_batch(name), SEED)  # An optimizer step: the cache must follow it.
     after = agent.policy.act(observations, goals, SEED).numpy()
     assert np.abs(after - before).max() > 1e-5
     assert_acts_like_training_path(agent, observations, goals)
 
 
-def test_policy_fn_refreshes_after_weights_change_without_a_step():
-    agent = tiny.tiny_agent("nf_gcbc")
-    observations, goals = agent_inputs()
+@pytest.mark.parametrize("name", FLOW_AGENTS)
+def test_policy_fn_refreshes_after_weights_change_without_a_step(name):
+    agent = tiny.tiny_agent(name)
+    observations, goals = agent_inputs(agent)
     agent.policy.act(observations, goals, SEED)  # Fills the cache.
     perturb(agent.head.flow, seed=4)  # As a checkpoint restore would: no optimizer step.
     policy = agent.policy.policy_fn(seed=1, deterministic=True)
@@ -128,12 +138,13 @@ def test_policy_fn_refreshes_after_weights_change_without_a_step():
     )
 
 
-def test_fast_act_can_be_switched_off():
-    config = tiny.tiny_config("nf_gcbc")
+@pytest.mark.parametrize("name", FLOW_AGENTS)
+def test_fast_act_can_be_switched_off(name):
+    config = tiny.tiny_config(name)
     config.fast_act = False
     agent = agents.make_agent(config, tiny.SPEC, total_steps=10, seed=0)
     assert agent.frozen_flow is None
-    observations, goals = agent_inputs()
+    observations, goals = agent_inputs(agent)
     np.testing.assert_allclose(
         agent.policy.act(observations, goals, SEED).numpy(),
         agent.reference_act(observations, goals, SEED).numpy(),

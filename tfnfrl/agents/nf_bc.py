@@ -1,9 +1,12 @@
-"""NF-BC: behaviour cloning pi(a | s) with a normalizing-flow policy (12 blocks, as in the paper)."""
+"""NF-BC: behaviour cloning pi(a | s) with a normalizing-flow policy (12 blocks, as in the paper).
+
+NF-GCBC's agent without goals: it acts through the same frozen-weight path (`fast_act`).
+"""
 
 from tfnfrl.agents import bc_agent
 from tfnfrl.agents import nf_gcbc
 
-AGENT_CLASS = bc_agent.BCAgent
+AGENT_CLASS = nf_gcbc.NFGCBCAgent
 FEED = bc_agent.FEED
 make_networks = bc_agent.make_networks
 

@@ -14,8 +14,8 @@ import tensorflow as tf
 
 from tfnfrl.agents import bc_agent
 from tfnfrl.agents import config_parts
+from tfnfrl.agents import frozen_acting
 from tfnfrl.agents import optimizers
-from tfnfrl.flows import frozen
 
 FEED = bc_agent.FEED
 make_networks = bc_agent.make_networks
@@ -35,29 +35,14 @@ class NFGCBCAgent(bc_agent.BCAgent):
 
     def __init__(self, config, spec, networks, total_steps=1_000_000):
         super().__init__(config, spec, networks, total_steps=total_steps)
-        flow = getattr(self.head, "flow", None)
-        # A plain attribute (FrozenFlow is not trackable): derived weights stay out of checkpoints.
-        self.frozen_flow = frozen.FrozenFlow(flow) if config.get("fast_act", True) and frozen.supports(flow) else None
-        self._cache_step = None  # The optimizer step the cache was derived at (None: unknown).
-        if self.frozen_flow is not None:
-            self.policy.attach_weight_cache(self.refresh_acting_weights, self._refresh_if_stepped)
+        self.frozen_acting = frozen_acting.attach(
+            config, getattr(self.head, "flow", None), self.optimizer.iterations, self.policy
+        )
 
-    def _optimizer_step(self):
-        # A raw read: ~8 us, against ~40 us through the Keras variable's .numpy() (paid per eager act).
-        step = getattr(self.optimizer.iterations, "value", self.optimizer.iterations)
-        try:
-            return int(tf.raw_ops.ReadVariableOp(resource=step.handle, dtype=step.dtype).numpy())
-        except (AttributeError, ValueError):  # Distributed variables have no single handle.
-            return int(step.numpy())
-
-    def refresh_acting_weights(self):
-        """Re-derive the acting-time weights (`FrozenFlow`) from the current weights."""
-        self.frozen_flow.refresh()
-        self._cache_step = self._optimizer_step()
-
-    def _refresh_if_stepped(self):
-        if self._cache_step != self._optimizer_step():
-            self.refresh_acting_weights()
+    @property
+    def frozen_flow(self):
+        """The acting-time `FrozenFlow`, or None when acting through the training-time path."""
+        return self.frozen_acting.frozen_flow if self.frozen_acting is not None else None
 
     def _denoise_scale(self):
         sigma = float(self.config.action_noise)
@@ -68,17 +53,17 @@ class NFGCBCAgent(bc_agent.BCAgent):
         context = self.context(observations, goals)
         if noise is None:
             noise = tf.zeros([tf.shape(context)[0], self.spec.action_dim], context.dtype)
-        actions = self.frozen_flow.sample(noise, context, denoise_scale=self._denoise_scale())
+        actions = self.frozen_acting.sample(noise, context, denoise_scale=self._denoise_scale())
         return tf.clip_by_value(actions, self.spec.action_low, self.spec.action_high)
 
     def _act(self, observations, goals, seed):
-        if self.frozen_flow is None:
+        if self.frozen_acting is None:
             return self.reference_act(observations, goals, seed)
         noise = self.head.flow.noise(None, seed, batch_size=tf.shape(observations)[0])
         return self._fast_actions(observations, goals, noise)
 
     def _act_mode(self, observations, goals):
-        if self.frozen_flow is None:
+        if self.frozen_acting is None:
             return self.reference_act_mode(observations, goals)
         return self._fast_actions(observations, goals, None)
 

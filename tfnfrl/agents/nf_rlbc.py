@@ -12,7 +12,8 @@ Per update, in this order (see `tfnfrl.agents.learner`):
           loss = -min_k Q_k(s, a~) [/ mean|Q| if normalize_q] + alpha * (-log pi(a_data | s))
                  + entropy_coef * log pi(a~ | s); the critic's weights are not updated by it.
   targets: Qbar <- tau * Q + (1 - tau) * Qbar.
-Acting: a flow sample, clipped (no denoising step); `act_mode` maps z = 0.
+Acting: a flow sample, clipped (no denoising step); `act_mode` maps z = 0. Both run through
+the frozen-weight path (`tfnfrl.agents.frozen_acting`, `fast_act`), derived once per actor step.
 """
 
 import tensorflow as tf
@@ -21,6 +22,7 @@ from tfnfrl import networks
 from tfnfrl import rng
 from tfnfrl.agents import actor_critic
 from tfnfrl.agents import config_parts
+from tfnfrl.agents import frozen_acting
 from tfnfrl.agents import learner
 from tfnfrl.agents import policy as policy_lib
 from tfnfrl.agents import targets
@@ -40,6 +42,7 @@ def get_config():
     config.entropy_coef = 0.0  # lambda, weight of E[log pi] in the actor loss (the paper: 0).
     config.normalize_q = False  # Divide the actor's Q term by mean |Q| (no gradient through it).
     config.divergence_margin = 10.0  # Stop when max |Q| > margin * max|r| / (1 - discount).
+    config.fast_act = True  # Act through frozen-weight caches (tfnfrl.flows.frozen); False: the training-time path.
     config.actor_optimizer = actor_critic.adam_config(1e-4)  # Adam on the encoder and the flow.
     config.critic_optimizer = actor_critic.adam_config(1e-4)  # Adam on the critic ensemble.
     config.encoder = config_parts.encoder_config()  # 4 x 512 (Dense -> LayerNorm -> SiLU) -> 64 on s.
@@ -92,6 +95,12 @@ class NFRLBCAgent(learner.Learner):
             eval_deterministic=config.eval_deterministic, jit_compile=config.jit_act,
             extra_functions=actor_critic.q_value_export(self.critic, config.q_agg, spec),
         )
+        self.frozen_acting = frozen_acting.attach(config, self.head.flow, self.actor_optimizer.iterations, self.policy)
+
+    @property
+    def frozen_flow(self):
+        """The acting-time `FrozenFlow`, or None when acting through the training-time path."""
+        return self.frozen_acting.frozen_flow if self.frozen_acting is not None else None
 
     @property
     def actor_variables(self):
@@ -140,10 +149,27 @@ class NFRLBCAgent(learner.Learner):
 
     # ------------------------------------------------------------------ acting
     def _act(self, observations, goals, seed):
+        if self.frozen_acting is None:
+            return self.reference_act(observations, goals, seed)
+        noise = self.head.flow.noise(None, seed, batch_size=tf.shape(observations)[0])
+        return self.act_with_noise(observations, goals, noise)
+
+    def _act_mode(self, observations, goals):
+        if self.frozen_acting is None:
+            return self.reference_act_mode(observations, goals)
+        return self.act_with_noise(observations, goals, tf.zeros([tf.shape(observations)[0], self.spec.action_dim]))
+
+    def act_with_noise(self, observations, goals, noise):
+        """Clipped actions for flow noise [N, act] through the frozen cache as it is (zeros: `act_mode`)."""
+        del goals
+        return self._clip(self.frozen_acting.sample(noise, self.encoder(observations)))
+
+    def reference_act(self, observations, goals, seed):
+        """The training-time acting path: `head.sample`, clip."""
         del goals
         return self._clip(self.head.sample(self.encoder(observations), seed))
 
-    def _act_mode(self, observations, goals):
+    def reference_act_mode(self, observations, goals):
         del goals
         return self._clip(self.head.mode(self.encoder(observations)))
 

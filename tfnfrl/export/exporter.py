@@ -138,7 +138,7 @@ def export_agent(
 
     if "tflite" in formats and not tflite.supports(agent_or_policy):
         raise ValueError(
-            f"--format=tflite supports agents acting through a frozen flow (nf_gcbc). Received: {agent_name}"
+            f"--format=tflite supports agents acting through a frozen flow (nf_gcbc, nf_bc, nf_rlbc). Received: {agent_name}"
         )
 
     policy.refresh()  # Acting-time weight caches follow the weights being exported.

@@ -32,7 +32,7 @@ def actions_function(agent):
     if not supports(agent):
         raise ValueError(
             "LiteRT export needs an agent that acts from explicit noise through a frozen coupling flow "
-            f"(NF-GCBC with fast_act). Received: {type(agent).__name__}"
+            f"(nf_gcbc, nf_bc or nf_rlbc with fast_act). Received: {type(agent).__name__}"
         )
     policy = agent.policy
     policy.refresh()
