@@ -126,8 +126,13 @@ def test_divergence_check_names_the_bound():
     agent = _agent("nf_rlbc", discount=0.99, divergence_margin=2.0)
     assert agent.q_bound == pytest.approx(200.0)
     assert agent.check_metrics({"critic/q_abs_max": 150.0}) is None
+    assert agent.check_metrics({"critic/q_abs_max": 199.9}) is None  # Just inside the bound.
+    assert agent.check_metrics({"critic/loss": 1e9}) is None  # Only the |Q| metric counts.
     message = agent.check_metrics({"critic/q_abs_max": 250.0})
-    assert "250" in message and "200" in message
+    # The measured |Q| first, then the bound (not the other way round), and how the bound is made.
+    assert message.startswith("the critic diverged: max |Q| = 250 exceeds 200 "), message
+    assert "divergence_margin x max|r| / (1 - discount)" in message
+    assert agent.check_metrics({"critic/q_abs_max": 200.1}) is not None  # Just outside.
 
 
 def test_rebrac_alpha_table_covers_the_results_envs():
@@ -140,12 +145,21 @@ def test_rebrac_alpha_table_covers_the_results_envs():
 @pytest.mark.parametrize("name", ["nf_rlbc", "rebrac"])
 def test_q_value_export_function_and_policy_shapes(name):
     agent = _agent(name)
-    obs = np.zeros((3, tiny.OBS), np.float32)
-    actions = np.zeros((3, tiny.ACT), np.float32)
+    random = np.random.default_rng(8)
+    obs = random.normal(size=(3, tiny.OBS)).astype(np.float32)
+    actions = np.tanh(random.normal(size=(3, tiny.ACT))).astype(np.float32)
     fn, inputs = agent.policy.extra_functions["q_value"]
     out = fn(obs, actions)
     assert out["q"].shape == (3,) and out["q_heads"].shape == (3, 2) and list(inputs) == ["observations", "actions"]
-    np.testing.assert_allclose(out["q"].numpy(), out["q_heads"].numpy().min(-1), rtol=1e-6)
+    # The exported heads are the online critic's at these inputs, aggregated by the config's q_agg (min).
+    heads = agent.critic(obs, actions).numpy()
+    np.testing.assert_allclose(out["q_heads"].numpy(), heads, rtol=1e-5, atol=1e-6)
+    assert agent.config.q_agg == "min" and np.all(heads[:, 0] != heads[:, 1])
+    np.testing.assert_allclose(out["q"].numpy(), heads.min(-1), rtol=1e-5, atol=1e-6)
+    mean_agent = _agent(name, q_agg="mean")
+    mean_heads = mean_agent.critic(obs, actions).numpy()
+    np.testing.assert_allclose(mean_agent.policy.extra_functions["q_value"][0](obs, actions)["q"].numpy(),
+                               mean_heads.mean(-1), rtol=1e-5, atol=1e-6)
     acts = agent.policy.act(obs, np.zeros((3, 0), np.float32), SEED).numpy()
     assert acts.shape == (3, tiny.ACT) and np.all(np.abs(acts) <= 1.0)
     assert (agent.policy.log_prob is None) == (name == "rebrac")

@@ -140,8 +140,13 @@ def test_policy_log_prob_matches_head():
 
 def test_acting_functions_refuse_wrong_shapes():
     agent = tiny.tiny_agent("nf_gcbc")
-    with pytest.raises((TypeError, ValueError), match="4"):
+    # The input signature names the refused argument, its shape and the expected [None, 4].
+    with pytest.raises(TypeError, match=r"TensorSpec\(shape=\(2, 5\), dtype=tf.float32, name='observations'\) "
+                                        r"to TensorSpec\(shape=\(None, 4\), dtype=tf.float32, name='observations'\)"):
         agent.policy.act(np.zeros((2, 5), np.float32), np.zeros((2, 4), np.float32), SEED)
+    with pytest.raises(TypeError, match=r"TensorSpec\(shape=\(2, 3\), dtype=tf.float32, name='goals'\) "
+                                        r"to TensorSpec\(shape=\(None, 4\), dtype=tf.float32, name='goals'\)"):
+        agent.policy.act_mode(np.zeros((2, 4), np.float32), np.zeros((2, 3), np.float32))
 
 
 def test_policy_fn_is_reproducible_and_advances_its_seed():
@@ -152,10 +157,21 @@ def test_policy_fn_is_reproducible_and_advances_its_seed():
     assert not np.allclose(a1, a2)  # A new seed per call.
     np.testing.assert_array_equal(a1, second(obs, goals))
     np.testing.assert_array_equal(a2, second(obs, goals))
+    # Call k draws with the documented stateless seed [seed, k].
+    np.testing.assert_array_equal(a1, agent.policy.act(obs, goals, tf.constant([1, 0], tf.int32)).numpy())
+    np.testing.assert_array_equal(a2, agent.policy.act(obs, goals, tf.constant([1, 1], tf.int32)).numpy())
     deterministic = agent.policy.policy_fn(deterministic=True)
-    np.testing.assert_array_equal(deterministic(obs, goals), deterministic(obs, goals))
-    bc = tiny.tiny_agent("bc").policy.policy_fn()
-    assert bc(obs, goals).shape == (3, 2)  # Goals of any size are dropped.
+    mode = deterministic(obs, goals)
+    np.testing.assert_array_equal(mode, agent.policy.act_mode(obs, goals).numpy())
+    np.testing.assert_array_equal(deterministic(obs, goals), mode)  # No seed advances in the mode.
+    assert not np.allclose(mode, a1)
+    bc_agent = tiny.tiny_agent("bc")
+    bc = bc_agent.policy.policy_fn(deterministic=True)
+    # Goals of any size are dropped: the actions are the goal-free mode's, whatever the goals.
+    expected = bc_agent.policy.act_mode(obs, np.zeros((3, 0), np.float32)).numpy()
+    assert expected.shape == (3, 2)
+    np.testing.assert_array_equal(bc(obs, goals), expected)
+    np.testing.assert_array_equal(bc(obs, np.full((3, 7), 5.0, np.float32)), expected)
 
 
 def test_same_seed_same_initial_weights():

@@ -143,5 +143,7 @@ def test_polyak_update_by_hand_and_shape_mismatch():
     np.testing.assert_allclose(target[1].numpy(), [[0.3]])
     targets.polyak_update(source, target, 1.0)
     np.testing.assert_array_equal(target[0].numpy(), [1.0, 2.0])
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(ValueError, match=r"^Weight \S+ has shape \(1,\) but its target \S+ has \(2,\)\.$"):
         targets.polyak_update([tf.Variable([1.0])], [tf.Variable([1.0, 2.0])], 0.5)
+    with pytest.raises(ValueError, match=r"^Cannot pair 2 source weights with 1 target weights\.$"):
+        targets.polyak_update(source, target[:1], 0.5)  # zip() alone would silently skip the second pair.

@@ -69,13 +69,20 @@ def test_output_depends_on_seed_not_on_worker_count(tmp_path, name):
 
 
 def test_episode_seeds_are_a_function_of_seed_and_index():
-    a, b = seeding.episode_seeds(3, 10), seeding.episode_seeds(3, 10)
-    assert (a.env_seed, a.legacy_seed) == (b.env_seed, b.legacy_seed)
-    assert a.rng.integers(1 << 30) == b.rng.integers(1 << 30)
-    c = seeding.episode_seeds(3, 11)
-    assert c.env_seed != a.env_seed
-    with pytest.raises(ValueError, match="seed"):
+    def key(seeds):
+        return (seeds.env_seed, seeds.legacy_seed, seeds.space_seed, tuple(seeds.rng.integers(1 << 30, size=4)))
+
+    a = key(seeding.episode_seeds(3, 10))
+    assert a == key(seeding.episode_seeds(3, 10))  # Fresh objects, same streams.
+    assert len(set(a[:3])) == 3  # The env, legacy and action-space seeds differ from each other.
+    # Both arguments matter, and (seed, index) is not confused with (index, seed) or a neighbour.
+    others = [key(seeding.episode_seeds(s, i)) for s, i in ((3, 11), (4, 10), (10, 3), (2, 10), (3, 9))]
+    for other in others:
+        assert all(x != y for x, y in zip(a, other)), other
+    with pytest.raises(ValueError, match=r"received seed=-1, episode_index=0\."):
         seeding.episode_seeds(-1, 0)
+    with pytest.raises(ValueError, match=r"received seed=0, episode_index=-2\."):
+        seeding.episode_seeds(0, -2)
 
 
 def test_maze_cells_follow_the_protocol():

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import types
 
 import numpy as np
 import pytest
@@ -38,10 +39,13 @@ def test_resume_from_start_step_sees_the_same_batches():
 
 def test_bad_arguments():
     sampler = GCSampler(make_dataset(), gc_sampler_config(), seed=0)
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(ValueError, match=r"^batch_size must be >= 1; received batch_size=0\.$"):
         make_tf_dataset(sampler, 0)
-    with pytest.raises(ValueError, match="start_step"):
+    with pytest.raises(ValueError, match=r"^start_step must be >= 0; received start_step=-1\.$"):
         make_tf_dataset(sampler, 8, start_step=-1)
+    three_replicas = types.SimpleNamespace(num_replicas_in_sync=3)  # Checked before the strategy is used.
+    with pytest.raises(ValueError, match=r"^batch_size=8 must be divisible by the strategy's 3 replicas\.$"):
+        make_tf_dataset(sampler, 8, strategy=three_replicas)
 
 
 def test_mirrored_strategy_splits_each_global_batch_across_replicas():

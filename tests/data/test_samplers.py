@@ -121,17 +121,26 @@ def test_batch_contents_rewards_and_masks():
 
 def test_bad_configs_and_datasets_raise():
     data = make_dataset()
-    with pytest.raises(ValueError, match="sum to 1"):
+    # Each message names the offending mixture (actor or value) and the values received.
+    with pytest.raises(ValueError, match=r"^actor_p_curgoal/trajgoal/randomgoal must be >= 0 and sum to 1; "
+                                         r"received \[0\.0, 0\.5, 0\.0\]\.$"):
         GCSampler(data, config(actor_p_trajgoal=0.5), seed=0)
-    with pytest.raises(ValueError, match="discount"):
-        GCSampler(data, config(discount=1.0), seed=0)
-    with pytest.raises(ValueError, match="seed"):
-        GCSampler(data, gc_sampler_config(), seed=-1)
+    with pytest.raises(ValueError, match=r"^value_p_curgoal/trajgoal/randomgoal must be >= 0 and sum to 1; "
+                                         r"received \[-0\.2, 0\.9, 0\.3\]\.$"):
+        GCSampler(data, config(value_p_curgoal=-0.2, value_p_trajgoal=0.9), seed=0)  # Sums to 1, one < 0.
+    for discount in (1.0, 0.0):
+        with pytest.raises(ValueError, match=rf"^discount must be in \(0, 1\); received discount={discount}\.$"):
+            GCSampler(data, config(discount=discount), seed=0)
+    for seed in (-1, 1.0):
+        with pytest.raises(ValueError, match=rf"^seed must be an int >= 0; received seed={seed}\.$"):
+            GCSampler(data, gc_sampler_config(), seed=seed)
     cut = dict(data, terminals=np.zeros_like(data["terminals"]))
     with pytest.raises(ValueError, match="mid-trajectory"):
         GCSampler(cut, gc_sampler_config(), seed=0)
-    with pytest.raises(ValueError, match="step"):
+    with pytest.raises(ValueError, match=r"^step must be >= 0; received step=-1\.$"):
         GCSampler(data, gc_sampler_config(), seed=0).sample(4, step=-1)
+    with pytest.raises(ValueError, match=r"^stream must be >= 0; received stream=-1\.$"):
+        GCSampler(data, gc_sampler_config(), seed=0).sample(4, step=0, stream=-1)
 
 
 def test_transition_sampler():

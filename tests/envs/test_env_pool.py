@@ -105,7 +105,10 @@ def test_env_exception_is_reported_and_pool_stays_usable():
         assert "worker traceback" in str(error.value)
         assert not pool.closed
         obs, _ = pool.reset([1, 0], [7, 8], dict(task_id=1))
-        assert obs.shape == (2, 2)
+        with EnvPool(MAZE, 2, num_workers=0) as local:  # The same resets in-process.
+            expected, _ = local.reset([1, 0], [7, 8], dict(task_id=1))
+        assert obs.shape == (2, 2) and not np.array_equal(obs[0], obs[1])
+        np.testing.assert_array_equal(obs, expected)
 
 
 def test_hung_worker_times_out():

@@ -47,8 +47,11 @@ def test_unknown_name_lists_supported_names():
     message = str(info.value)
     assert "'cube-single-v0'" in message and "cube-single-play-v0" in message
     assert "singletask-task1" in message
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^Unknown environment/dataset name 'antmaze-large-navigate-v0'\. "
+                                         r"Supported goal-conditioned names: pointmaze-medium-navigate-v0, "):
         make_env("antmaze-large-navigate-v0")
+    for name in ("pointmaze-medium-navigate-v0", "cube-single-play-singletask-task1-v0"):
+        assert check_env_name(name) is None  # Supported names pass silently.
 
 
 def test_make_env_gives_evaluation_envs():

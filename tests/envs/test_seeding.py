@@ -8,7 +8,11 @@ from tfnfrl.envs import seeding
 
 
 def test_episode_seed_is_pure_and_distinct():
-    assert seeding.episode_seed(0, 1, 0) == seeding.episode_seed(0, 1, 0)
+    # Pinned values: evaluation episodes (and the results recorded from them) are defined by these
+    # seeds, NumPy's SeedSequence([seed, task_id, episode]) hash; a change here changes every evaluation.
+    assert seeding.episode_seed(0, 1, 0) == 3964924996
+    assert seeding.episode_seed(7, 3, 2) == 2682643779
+    assert seeding.episode_seed(7, 2, 3) != seeding.episode_seed(7, 3, 2)  # Argument order matters.
     seeds = {seeding.episode_seed(s, t, k)
              for s in range(3) for t in range(1, 6) for k in range(20)}
     assert len(seeds) == 3 * 5 * 20

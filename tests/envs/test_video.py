@@ -99,17 +99,23 @@ def test_write_gif(tmp_path):
     with Image.open(path) as gif:
         assert gif.size == (10, 8)
         assert gif.n_frames == 3
-        gif.seek(2)
-        assert np.asarray(gif.convert("RGB")).mean() > 200
+        for index in range(3):  # Every frame, in order (a one-colour frame survives the GIF palette exactly).
+            gif.seek(index)
+            np.testing.assert_array_equal(np.asarray(gif.convert("RGB")), frames[index])
+            assert gif.info["duration"] == 100  # 10 fps.
 
 
 def test_compose_frame_puts_goal_right():
-    frame = np.zeros((6, 5, 3), dtype=np.uint8)
+    frame = np.arange(6 * 5 * 3, dtype=np.uint8).reshape(6, 5, 3)
     goal = np.full((6, 5, 3), 7, dtype=np.uint8)
     composed = video.compose_frame(frame, goal)
-    assert composed.shape == (6, 14, 3)
+    assert composed.shape == (6, 14, 3) and composed.dtype == np.uint8
+    np.testing.assert_array_equal(composed[:, :5], frame)  # Frame left, untouched.
+    np.testing.assert_array_equal(composed[:, 5:9], np.full((6, 4, 3), 255, np.uint8))  # White separator.
     np.testing.assert_array_equal(composed[:, 9:], goal)
     np.testing.assert_array_equal(video.compose_frame(frame, None), frame)
+    # A goal of another height (another renderer) is left out rather than resampled.
+    np.testing.assert_array_equal(video.compose_frame(frame, np.zeros((4, 5, 3), np.uint8)), frame)
 
 
 @pytest.mark.parametrize(

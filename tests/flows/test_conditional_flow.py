@@ -215,7 +215,7 @@ def test_wrong_shapes_raise_value_error_naming_expected_shape():
         flow.log_prob(x, context[:, :2])
     with pytest.raises(ValueError, match=r"\[batch, 4\]"):
         flow.sample(context[:, None, :])
-    with pytest.raises(ValueError, match="context"):
+    with pytest.raises(ValueError, match=r"`context` of shape \[batch, 4\] is required \(context_dim=4\)"):
         flow.log_prob(x, None)
     with pytest.raises(ValueError, match="same batch size"):
         flow.log_prob(x, context[:3])
@@ -223,11 +223,18 @@ def test_wrong_shapes_raise_value_error_naming_expected_shape():
         ConditionalFlow(5, 0, num_blocks=1, hidden_units=8).log_prob(x, context)
 
 
-@pytest.mark.parametrize("kwargs", [dict(event_dim=0), dict(event_dim=2, num_blocks=0),
-                                    dict(event_dim=2, block_type="spline"), dict(event_dim=2, context_dim=-1)])
-def test_bad_constructor_arguments(kwargs):
-    with pytest.raises(ValueError, match="Received"):
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(event_dim=0), "`event_dim` must be an integer >= 1. Received: event_dim=0"),
+    (dict(event_dim=2, num_blocks=0), "`num_blocks` must be an integer >= 1. Received: num_blocks=0"),
+    (dict(event_dim=2, block_type="spline"),
+     "`block_type` must be one of ('coupling', 'autoregressive'). Received: block_type='spline'"),
+    (dict(event_dim=2, context_dim=-1), "`context_dim` must be an integer >= 0. Received: context_dim=-1"),
+])
+def test_bad_constructor_arguments(kwargs, message):
+    # Each argument is refused by its own check, naming it and the value received.
+    with pytest.raises(ValueError) as error:
         ConditionalFlow(**kwargs)
+    assert str(error.value) == message
 
 
 def test_non_finite_input_poisons_only_its_row():

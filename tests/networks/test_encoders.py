@@ -13,6 +13,13 @@ def test_mlp_hidden_layer_is_dense_layernorm_activation():
     kinds = [type(layer).__name__ for layer in mlp._layers]
     assert kinds == ["Dense", "LayerNormalization", "Activation"] * 2 + ["Dense"]
     assert mlp(tf.zeros([4, 5])).shape == (4, 3)
+    # OGBench's critic order: Dense -> activation -> LayerNorm.
+    after = networks.MLP((8, 8), output_dim=3, activation="gelu", layer_norm=True, norm_after_activation=True)
+    after.build((None, 5))
+    assert [type(layer).__name__ for layer in after._layers] == ["Dense", "Activation", "LayerNormalization"] * 2 + ["Dense"]
+    plain = networks.MLP((8,), output_dim=3, layer_norm=False)
+    plain.build((None, 5))
+    assert [type(layer).__name__ for layer in plain._layers] == ["Dense", "Activation", "Dense"]
 
 
 def test_mlp_computes_dense_layernorm_silu_by_hand():
@@ -59,7 +66,9 @@ def test_config_round_trip(layer_cls, kwargs):
 
 
 def test_bad_arguments_name_the_value():
-    with pytest.raises(ValueError, match="hidden_dims"):
+    with pytest.raises(ValueError, match=r"^`hidden_dims` must be positive integers\. Received: hidden_dims=\(8, 0\)$"):
         networks.MLP((8, 0))
+    with pytest.raises(ValueError, match=r"^`output_dim` must be a positive integer or None\. Received: output_dim=0$"):
+        networks.MLP((8,), output_dim=0)
     with pytest.raises(ValueError, match="nonexistent"):
         networks.MLP((8,), activation="nonexistent")

@@ -41,7 +41,14 @@ def test_sampling_is_a_function_of_the_seed(head):
     a = head.sample(CONTEXT, SEED).numpy()
     np.testing.assert_array_equal(a, head.sample(CONTEXT, SEED).numpy())
     assert not np.allclose(a, head.sample(CONTEXT, tf.constant([3, 8])).numpy())
-    np.testing.assert_array_equal(head.mode(CONTEXT).numpy(), head.mode(CONTEXT).numpy())
+    # The mode takes no seed and treats rows independently: row i alone gives row i of the batch.
+    perturb = np.random.default_rng(1)  # Off the initialisation (a flow's zero-initialised blocks ignore the context).
+    for w in head.trainable_weights:
+        w.assign(w.numpy() + 0.1 * perturb.standard_normal(w.shape).astype(np.float32))
+    mode = head.mode(CONTEXT).numpy()
+    assert not np.allclose(mode, mode[:1])  # It depends on the context.
+    for i in range(len(CONTEXT)):
+        np.testing.assert_allclose(head.mode(CONTEXT[i:i + 1]).numpy()[0], mode[i], rtol=1e-5, atol=1e-6)
 
 
 def test_config_round_trip(head):
@@ -166,4 +173,23 @@ def test_noise_and_seed_derivation_are_the_same_with_and_without_xla():
     assert abs(z.mean()) < 0.03 and abs(z.std() - 1) < 0.03
     u = rng.uniform([20000], SEED).numpy()
     assert 0 < u.min() and u.max() < 1 and abs(u.mean() - 0.5) < 0.01
-    assert np.float32((2**23 - 1 + 0.5) * 2.0**-23) < 1  # The largest possible draw stays below 1.
+
+
+def test_uniform_maps_the_extreme_philox_words_strictly_inside_0_1(monkeypatch):
+    """u = (top 23 bits + 0.5) / 2^23: the smallest and largest words give 2^-24 and 1 - 2^-24, never 0 or 1."""
+    words = np.array([0, 2**9 - 1, 2**9, 2**31, 2**32 - 2**9 - 1, 2**32 - 1], np.uint32)
+    calls = []
+
+    def fixed_bits(shape, seed, minval, maxval, dtype, alg):
+        calls.append((dtype, alg))
+        return tf.constant(words)
+
+    monkeypatch.setattr(tf.random, "stateless_uniform", fixed_bits)
+    u = rng.uniform([len(words)], SEED).numpy()
+    z = rng.standard_normal([len(words)], SEED).numpy()
+    assert calls == [(tf.uint32, "philox")] * 2
+    top = (words.astype(np.float64) // 2**9 + 0.5) / 2**23  # Exact in float64 and in float32.
+    np.testing.assert_array_equal(u, top.astype(np.float32))
+    assert u[0] == 2.0**-24 and u[-1] == 1 - 2.0**-24 and u[1] == u[0] and u[2] == 3 * 2.0**-24
+    np.testing.assert_allclose(z, scipy.stats.norm.ppf(top), rtol=1e-4, atol=1e-6)
+    assert np.all(np.isfinite(z)) and np.abs(z).max() < 5.3 and z[0] == -z[-1]

@@ -1,5 +1,7 @@
 """Checkpoints: exact round trip of weights, optimizer state and acting; seed and step checks."""
 
+import re
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -48,9 +50,18 @@ def test_restore_without_checkpoint_starts_at_zero(tmp_path):
 
 def test_restore_refuses_another_seed(tmp_path):
     agent = tiny.tiny_agent("gcbc")
-    checkpoints.Checkpointer(str(tmp_path), agent, seed=1).save(5)
-    with pytest.raises(ValueError, match="seed 1"):
-        checkpoints.Checkpointer(str(tmp_path), agent, seed=2).restore()
+    path = checkpoints.Checkpointer(str(tmp_path), agent, seed=1).save(5)
+    other = tiny.tiny_agent("gcbc", seed=2)
+    weights_before = [w.numpy().copy() for w in other.encoder.weights + other.head.weights]
+    # The stored seed (1) and this run's (2), each in its place: "seed 1" alone would match either order.
+    with pytest.raises(ValueError, match=rf"^Checkpoint {re.escape(path)} was trained with seed 1, but this run has "
+                                         r"seed 2; use the original --seed or a new --workdir\.$"):
+        checkpoints.Checkpointer(str(tmp_path), other, seed=2).restore()
+    # A refused restore loads nothing: the other run's weights are still its own.
+    for before, after in zip(weights_before, other.encoder.weights + other.head.weights):
+        np.testing.assert_array_equal(after.numpy(), before)
+    assert any(np.abs(b - a.numpy()).max() > 0 for b, a in zip(weights_before, agent.encoder.weights + agent.head.weights))
+    assert checkpoints.Checkpointer(str(tmp_path), agent, seed=1).restore() == 5  # The right seed restores.
 
 
 def test_checkpoint_path_lists_available_steps(tmp_path):

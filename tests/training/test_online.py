@@ -9,6 +9,8 @@ import tensorflow as tf
 
 from tfnfrl import agents
 from tfnfrl.data import replay as replay_lib
+from tfnfrl.envs import coverage as coverage_lib
+from tfnfrl.envs import registry, trajectory_plot
 from tfnfrl.training import metrics_log, online, presets, run_config, trainer
 
 ENV = "pointmaze-medium-navigate-v0"
@@ -43,6 +45,19 @@ def test_tiny_online_run_end_to_end(tmp_path):
     assert os.path.getsize(os.path.join(workdir, online.COVERAGE_PNG)) > 1000
     buffer = replay_lib.EpisodeReplay.load(os.path.join(workdir, f"{online.REPLAY_PREFIX}40.npz"))
     assert buffer.num_transitions == 400 and buffer.num_episodes == 4
+    # Coverage recomputed from the stored episodes: the cells of every state reached by a step
+    # (the reset state of each episode is not a visit), out of the maze's 26 free cells.
+    with np.load(os.path.join(workdir, f"{online.REPLAY_PREFIX}40.npz")) as saved:
+        filled = saved["lengths"] == 100
+        reached = saved["observations"][filled][:, 1:101, :2].reshape(-1, 2)
+    assert filled.sum() == 4
+    env = registry.make_env(ENV)
+    layout = trajectory_plot.maze_layout(env)
+    env.close()
+    visited = {tuple(cell) for cell in coverage_lib.MazeCoverage(layout).cells(reached)}
+    free = {tuple(cell) for cell in np.argwhere(layout["maze_map"] == 0)}
+    assert result["collection/coverage"] == pytest.approx(len(visited & free) / len(free))
+    assert 1 < len(visited & free) < len(free)  # Neither trivial nor complete.
     with open(os.path.join(workdir, "config.json")) as f:
         assert json.load(f)["collection"]["env_steps_per_update"] == 10.0
 

@@ -1,5 +1,6 @@
 """Offline RL through the trainer on a singletask dataset: end to end, records, divergence stop."""
 
+import importlib.metadata
 import json
 import os
 
@@ -32,7 +33,12 @@ def test_tiny_singletask_run_end_to_end(name, tiny_data_dir, tmp_path):
     assert all(np.isfinite(r[k]) for r in rows for k in r if k.startswith("training/") and r[k] is not None)
     with open(os.path.join(workdir, "config.json")) as f:
         resolved = json.load(f)
-    assert resolved["data"]["source"] in ("generated", "official", "unknown") and resolved["data"]["ogbench_version"]
+    # The conftest generated the files (seed 0, 4 + 1 episodes of 100 steps): the record says so.
+    data = resolved["data"]
+    assert (data["source"], data["seed"], data["dataset"]) == ("generated", 0, "pointmaze-medium-navigate-v0")
+    assert (data["num_episodes"], data["num_val_episodes"], data["episode_length"]) == (4, 1, 100)
+    assert data["dataset_dir"] == os.path.abspath(tiny_data_dir)
+    assert data["ogbench_version"] == importlib.metadata.version("ogbench")
     if name != "bc":
         assert resolved["dims"]["reward_abs_max"] == 1.0  # Pointmaze singletask rewards are -1 / 0.
 

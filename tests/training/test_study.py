@@ -6,7 +6,7 @@ import pytest
 
 from tests.training.conftest import ENV
 from tfnfrl import jsonio
-from tfnfrl.training import study, trainer
+from tfnfrl.training import metrics_log, study, trainer
 
 
 def _grid(data_dir):
@@ -31,11 +31,18 @@ def test_grid_writes_records_skips_finished_runs_and_resumes_a_killed_one(tiny_d
     for record in saved:
         assert record["steps"] == 20 and record["study"] == "toy" and record["agent"] == "gcbc"
         assert 0.0 <= record["success"]["success/mean"] <= 1.0 and record["episodes_per_task"] == 1
-        assert record["final_training"]["training/actor/loss"] > -1e9 and record["wall_seconds"] > 0
+        assert record["wall_seconds"] > 0
         assert record["data"]["dataset"] == "pointmaze-medium-navigate-v0" and len(record["machine"]["load_before"]) == 3
         assert record["agent_config"]["batch_size"] == 32  # The tiny preset.
-    resumed = next(r for r in saved if r["seed"] == 1)
-    assert resumed["learning_curve"] == [] or resumed["learning_curve"][-1][0] == 20
+        # The record's numbers are the run's own logs: its last training row and its evaluations.
+        rows = metrics_log.read_metrics(os.path.join(root, record["run_id"]))
+        training = [r for r in rows if "training/actor/loss" in r]
+        assert training[-1]["step"] == 20
+        assert record["final_training"] == {k: v for k, v in training[-1].items() if k.startswith("training/")}
+        curve = [[r["step"], r["evaluation/success/mean"]] for r in rows if "evaluation/success/mean" in r]
+        assert record["learning_curve"] == curve and curve[-1] == [20, record["success"]["success/mean"]]
+    fresh = next(r for r in saved if r["seed"] == 0)
+    assert [step for step, _ in fresh["learning_curve"]] == [20]  # eval_every=0 (tiny preset): at the end only.
     # A second invocation trains nothing and leaves the records alone.
     before = [jsonio.read_json(os.path.join(records, f"{r.run_id}.json")) for r in runs]
     assert study.run_grid(runs, root, records, log=messages.append) == 0

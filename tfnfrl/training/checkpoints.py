@@ -8,6 +8,8 @@ import keras
 import tensorflow as tf
 from absl import logging
 
+SEED_KEY = "seed/.ATTRIBUTES/VARIABLE_VALUE"  # The run seed's entry in a checkpoint file.
+
 
 class Checkpointer:
     """Saves and restores everything needed to resume a run exactly.
@@ -56,12 +58,14 @@ class Checkpointer:
         path = path or (self.latest if self.writes else None)
         if path is None:
             return 0
-        self.checkpoint.restore(path).assert_existing_objects_matched()
-        if int(self.seed.numpy()) != self._expected_seed:
+        # The seed is read from the file first, so a refused restore leaves the agent untouched.
+        reader = tf.train.load_checkpoint(path)
+        if reader.has_tensor(SEED_KEY) and int(reader.get_tensor(SEED_KEY)) != self._expected_seed:
             raise ValueError(
-                f"Checkpoint {path} was trained with seed {int(self.seed.numpy())}, but this run has "
+                f"Checkpoint {path} was trained with seed {int(reader.get_tensor(SEED_KEY))}, but this run has "
                 f"seed {self._expected_seed}; use the original --seed or a new --workdir."
             )
+        self.checkpoint.restore(path).assert_existing_objects_matched()
         return int(self.step.numpy())
 
     def save(self, step):
