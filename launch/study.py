@@ -3,7 +3,9 @@ r"""Run a study grid in the background, one JSON record per finished run; or pri
   nohup python launch/study.py --grid=results/grids/rl_offline.py > study.log 2>&1 &
   python launch/study.py --grid=results/grids/rl_offline.py --report --plot=results/rl_offline.png
 
-A grid file defines STUDY and RUNS (tfnfrl.training.study.Run). Each run trains in
+A grid file defines STUDY and RUNS (tfnfrl.training.study.Run), and optionally TABLES
+(tfnfrl.training.study.Table: one set of tables per group of labels) and DECOMPOSITIONS (2 x 2 designs whose gap
+`--report` splits into each factor's share: tfnfrl.training.study.Decomposition). Each run trains in
 <root>/<run id>/ (rerunning resumes killed runs and skips finished ones) and writes
 <records>/<run id>.json; `--report` regenerates the tables from the records alone.
 """
@@ -31,14 +33,15 @@ def main(argv):
         raise app.UsageError(f"Unexpected positional arguments: {argv[1:]}")
     from tfnfrl.training import study, trainer  # pylint: disable=import-outside-toplevel
 
-    name, runs = study.load_grid(_GRID.value)
+    grid = study.read_grid(_GRID.value)
+    name, runs = grid.study, grid.runs
     records_dir = _RECORDS.value or os.path.join("results", "runs", name)
     if _REPORT.value:
         records = study.load_records(records_dir)
         if not records:
             sys.exit(f"ERROR: no records in {records_dir}.")
         print(f"{len(records)} of {len(runs)} runs of {name} have records.")
-        print(study.records_table(records, labels=list(dict.fromkeys(r.label for r in runs))))
+        print(study.report_markdown(records, grid))
         if _PLOT.value:
             print(f"\nPlot: {study.plot_learning_curves(records, _PLOT.value, title=name)}")
             if any(r.get("coverage_curve") for r in records):

@@ -12,7 +12,9 @@ every 5k updates on OGBench's 5 tasks x 20 episodes, 3 seeds. Seed-major order, 
 finished study has every method at seed 0 first.
 """
 
+from tfnfrl.training.study import Decomposition
 from tfnfrl.training.study import Run
+from tfnfrl.training.study import Table
 
 STUDY = "gcbc_study"
 ENVS = {"pointmaze-medium-navigate-v0": 0.99, "cube-single-play-v0": 0.97}
@@ -43,3 +45,19 @@ for seed in SEEDS:
             RUNS.append(_run(agent, env_name, seed, f"{agent}[{goals}]", **{"sampler.actor_geom_sample": GOALS[goals]}))
     for name, overrides in ABLATIONS.items():
         RUNS.append(_run("nf_gcbc", ABLATION_ENV, seed, f"nf_gcbc[{name}]", **overrides))
+
+TABLES = [
+    Table("Grid A: policy class x goal sampling", tuple(f"{agent}[{goals}]" for agent, goals in POLICY_CLASS_BY_GOALS)),
+    Table("Grid B: the paper's ablations", ("nf_gcbc[geometric]",) + tuple(f"nf_gcbc[{n}]" for n in ABLATIONS),
+          envs=(ABLATION_ENV,)),
+]
+# The paper's comparison, NF-GCBC [geometric] vs OGBench's GCBC [uniform], split into the share of
+# the policy class and the share of goal sampling.
+DECOMPOSITIONS = [
+    Decomposition(
+        title="The paper's gap, split: policy class vs goal sampling",
+        factors=("policy class", "goal sampling"),
+        cells={(1, 1): "nf_gcbc[geometric]", (1, 0): "nf_gcbc[uniform]",
+               (0, 1): "gcbc[geometric]", (0, 0): "gcbc[uniform]"},
+    ),
+]

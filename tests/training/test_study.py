@@ -84,3 +84,48 @@ def test_run_ids_are_stable_and_distinguish_overrides(tmp_path):
         study.load_grid(str(grid))
     with pytest.raises(KeyError, match="no field"):
         study.Run.make("gcbc", ENV, config={"head.width": 3}).configs()
+
+
+def _record(env, label, seed, success):
+    return {"env_name": env, "label": label, "seed": seed, "success": {"success/mean": success},
+            "steps": 10, "wall_seconds": 60.0}
+
+
+CELLS = {(1, 1): "nf[g]", (1, 0): "nf[u]", (0, 1): "gc[g]", (0, 0): "gc[u]"}
+DECOMPOSITION = study.Decomposition("split", ("class", "goals"), CELLS)
+
+
+def test_decomposition_splits_the_gap_into_shares_by_hand():
+    values = {0: {"nf[g]": 0.9, "nf[u]": 0.6, "gc[g]": 0.5, "gc[u]": 0.1},
+              1: {"nf[g]": 0.7, "nf[u]": 0.6, "gc[g]": 0.3, "gc[u]": 0.1}}
+    records = [_record("maze", label, seed, v) for seed, row in values.items() for label, v in row.items()]
+    records.append(_record("maze", "nf[g]", 2, 1.0))  # Seed 2 lacks the other cells: not paired, left out.
+    records += [_record("cube", label, 0, 0.5) for label in ("nf[g]", "nf[u]", "gc[g]")]  # No gc[u] on cube.
+    table = study.decomposition_table(records, DECOMPOSITION)
+    rows = [line for line in table.splitlines() if line.startswith("| maze")]
+    assert len(rows) == 1 and "cube" not in table
+    # Seed 0: gap 0.8, class ((0.9-0.5)+(0.6-0.1))/2 = 0.45, goals ((0.9-0.6)+(0.5-0.1))/2 = 0.35.
+    # Seed 1: gap 0.6, class ((0.7-0.3)+(0.6-0.1))/2 = 0.45, goals ((0.7-0.6)+(0.3-0.1))/2 = 0.15.
+    cells = [c.strip() for c in rows[0].strip("|").split("|")]
+    assert cells == ["maze", "+0.700 ± 0.100", "+0.450 ± 0.000", "+0.250 ± 0.100",
+                     "+0.400 ± 0.000", "+0.500 ± 0.000", "2"]
+    with pytest.raises(ValueError, match=r"needs the cells \(1, 1\), \(1, 0\), \(0, 1\), \(0, 0\)"):
+        study.decomposition_table(records, study.Decomposition("x", ("a", "b"), {(1, 1): "nf[g]"}))
+
+
+def test_grid_tables_group_labels_and_envs_and_unknown_labels_are_refused(tmp_path):
+    grid = tmp_path / "grid.py"
+    header = ("from tfnfrl.training.study import Run, Table, Decomposition\n"
+              "RUNS = [Run.make('gcbc', e, label=l) for e in ('maze', 'cube') for l in ('nf[g]', 'nf[u]', 'gc[g]', 'gc[u]', 'abl')]\n")
+    grid.write_text(header + "TABLES = [Table('Main', ('nf[g]', 'gc[u]')), Table('Ablations', ('nf[g]', 'abl'), envs=('cube',))]\n"
+                    f"DECOMPOSITIONS = [Decomposition('split', ('class', 'goals'), {CELLS!r})]\n")
+    loaded = study.read_grid(str(grid))
+    records = [_record(env, label, 0, 0.5) for env in ("maze", "cube") for label in ("nf[g]", "gc[u]", "abl")]
+    text = study.report_markdown(records, loaded)
+    main, ablations = text.split("## Ablations")
+    assert "## Main" in main and "| abl |" not in main and "### maze" in main and "### cube" in main
+    assert "### maze" not in ablations and "### cube" in ablations and "| abl |" in ablations
+    assert ablations.index("| nf[g] |") < ablations.index("| abl |")  # The table's own label order.
+    grid.write_text(header + "TABLES = [Table('Main', ('nf[g]', 'typo'))]\n")
+    with pytest.raises(ValueError, match=r"name labels no run has: \['typo'\]"):
+        study.read_grid(str(grid))

@@ -214,8 +214,98 @@ def records_table(records, labels=None):
     return "\n".join(lines)
 
 
-def load_grid(path):
-    """(study name, runs) of a grid module file defining STUDY and RUNS."""
+@dataclasses.dataclass(frozen=True)
+class Decomposition:
+    """A 2 x 2 design that splits the gap between two methods into the shares of two factors.
+
+    Attributes:
+      title: a heading for the table.
+      factors: (name of factor A, name of factor B), e.g. ("policy class", "goal sampling").
+      cells: {(a, b): label}: the label run with A at level a and B at level b; 1 is the
+        treated method's level (e.g. the flow policy, geometric goals), 0 the baseline's.
+    """
+
+    title: str
+    factors: tuple
+    cells: dict
+
+
+def decomposition_table(records, decomposition):
+    """Markdown: per env, the gap y11 - y00 and each factor's share, mean ± std over seeds.
+
+    Per seed (one that all four cells have), with y_ab the success of cell (a, b):
+      share of A = ((y11 - y01) + (y10 - y00)) / 2,  share of B = ((y11 - y10) + (y01 - y00)) / 2,
+    A's effect averaged over B's levels and vice versa (the Shapley split of a 2 x 2 design);
+    they add up to the gap exactly. A's effect at each level of B follows. Envs missing a cell
+    are left out.
+    """
+    name_a, name_b = decomposition.factors
+    cells = decomposition.cells
+    if set(cells) != {(1, 1), (1, 0), (0, 1), (0, 0)}:
+        raise ValueError(f"A Decomposition needs the cells (1, 1), (1, 0), (0, 1), (0, 0). Received: {sorted(cells)}")
+    success = {}  # (env, label) -> {seed: success}
+    for record in records:
+        success.setdefault((record["env_name"], record["label"]), {})[record["seed"]] = record["success"]["success/mean"]
+    lines = [f"\n### {decomposition.title}\n",
+             f"| env | gap: {cells[1, 1]} - {cells[0, 0]} | share of {name_a} | share of {name_b} | "
+             f"{cells[1, 1]} - {cells[0, 1]} | {cells[1, 0]} - {cells[0, 0]} | seeds |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for env_name in sorted({r["env_name"] for r in records}):
+        by_cell = {cell: success.get((env_name, label), {}) for cell, label in cells.items()}
+        seeds = sorted(set.intersection(*(set(v) for v in by_cell.values())))
+        if not seeds:
+            continue
+        y = {cell: np.array([by_cell[cell][s] for s in seeds]) for cell in cells}
+        columns = [
+            y[1, 1] - y[0, 0],
+            ((y[1, 1] - y[0, 1]) + (y[1, 0] - y[0, 0])) / 2,
+            ((y[1, 1] - y[1, 0]) + (y[0, 1] - y[0, 0])) / 2,
+            y[1, 1] - y[0, 1],
+            y[1, 0] - y[0, 0],
+        ]
+        lines.append(f"| {env_name} | " + " | ".join(f"{c.mean():+.3f} ± {c.std():.3f}" for c in columns)
+                     + f" | {len(seeds)} |")
+    return "\n".join(lines)
+
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+    """A group of a study's results: its labels, in order, on `envs` (default: every env)."""
+
+    title: str
+    labels: tuple
+    envs: tuple = ()
+
+
+def report_markdown(records, grid):
+    """The study's tables from its records: `grid.tables` (or one table of all labels), then decompositions."""
+    tables = grid.tables or [Table("", tuple(dict.fromkeys(r.label for r in grid.runs)))]
+    parts = []
+    for table in tables:
+        chosen = [r for r in records
+                  if r["label"] in table.labels and (not table.envs or r["env_name"] in table.envs)]
+        if chosen:
+            parts.append((f"\n## {table.title}\n" if table.title else "") + records_table(chosen, labels=table.labels))
+    parts += [decomposition_table(records, d) for d in grid.decompositions]
+    return "\n".join(parts)
+
+
+@dataclasses.dataclass(frozen=True)
+class Grid:
+    """A grid module's contents: STUDY, RUNS, and optionally TABLES and DECOMPOSITIONS.
+
+    tables: `Table`s: one set of per-env tables each (e.g. the main grid and the ablations).
+    decompositions: `Decomposition`s to report.
+    """
+
+    study: str
+    runs: list
+    tables: list
+    decompositions: list
+
+
+def read_grid(path):
+    """The `Grid` a grid module file defines (STUDY defaults to the file's name)."""
     namespace = {}
     with open(path) as f:
         exec(compile(f.read(), path, "exec"), namespace)  # pylint: disable=exec-used
@@ -225,7 +315,22 @@ def load_grid(path):
     ids = [r.run_id for r in runs]
     if len(set(ids)) != len(ids):
         raise ValueError(f"{path} lists the same run twice: {sorted({i for i in ids if ids.count(i) > 1})}")
-    return namespace.get("STUDY", os.path.splitext(os.path.basename(path))[0]), runs
+    known = {r.label for r in runs}
+    tables = list(namespace.get("TABLES", []))
+    decompositions = list(namespace.get("DECOMPOSITIONS", []))
+    listed = [label for table in tables for label in table.labels]
+    listed += [label for d in decompositions for label in d.cells.values()]
+    unknown = sorted(set(listed) - known)
+    if unknown:
+        raise ValueError(f"{path}: TABLES or DECOMPOSITIONS name labels no run has: {unknown}")
+    study_name = namespace.get("STUDY", os.path.splitext(os.path.basename(path))[0])
+    return Grid(study_name, runs, tables, decompositions)
+
+
+def load_grid(path):
+    """(study name, runs) of a grid module file defining STUDY and RUNS."""
+    grid = read_grid(path)
+    return grid.study, grid.runs
 
 
 def plot_learning_curves(records, path, title=None, curve="learning_curve"):
