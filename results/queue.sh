@@ -15,6 +15,8 @@ turn() {  # turn GRID MAX_RUNS
   python launch/study.py --grid="results/grids/$1.py" --root="$here/runs/studies/$1" \
     --records="$here/results/runs/$1" --max_runs="$2"
 }
+# Issue 14's grid first (its runs are short, and the issue can close once it is done), then issue 10's.
+turn gcbc_study 100
 for _ in $(seq 16); do
   turn rl_offline 2
   turn gcbc_study 4
