@@ -129,3 +129,14 @@ def test_grid_tables_group_labels_and_envs_and_unknown_labels_are_refused(tmp_pa
     grid.write_text(header + "TABLES = [Table('Main', ('nf[g]', 'typo'))]\n")
     with pytest.raises(ValueError, match=r"name labels no run has: \['typo'\]"):
         study.read_grid(str(grid))
+
+
+def test_tables_add_the_best_evaluation_when_runs_have_curves():
+    records = [dict(_record("maze", "gc", seed, final), learning_curve=curve)
+               for seed, final, curve in ((0, 0.3, [[5, 0.7], [10, 0.5], [15, 0.3]]),
+                                          (1, 0.4, [[5, 0.2], [10, 0.6], [15, 0.4]]))]
+    row = next(line for line in study.records_table(records).splitlines() if line.startswith("| gc |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    # Final 0.3 and 0.4; best 0.7 and 0.6.
+    assert cells[:3] == ["gc", "0.350 ± 0.050", "0.650 ± 0.050"]
+    assert "best evaluation" not in study.records_table([_record("maze", "gc", 0, 0.3)])  # No curve, no column.

@@ -186,7 +186,12 @@ def load_records(records_dir):
 
 
 def records_table(records, labels=None):
-    """Markdown tables, one per env: success mean ± std over seeds per label, seeds, steps, wall minutes."""
+    """Markdown tables, one per env: success mean ± std over seeds per label, seeds, steps, wall minutes.
+
+    With learning curves, a "best evaluation" column gives each run's highest evaluated success
+    (mean ± std over seeds): an optimistic number (the checkpoint is picked on the evaluation
+    itself), shown because some methods peak early and decline.
+    """
     by_env = {}
     for record in records:
         by_env.setdefault(record["env_name"], {}).setdefault(record["label"], []).append(record)
@@ -195,9 +200,12 @@ def records_table(records, labels=None):
         groups = by_env[env_name]
         order = [l for l in (labels or sorted(groups)) if l in groups]
         online = any(r.get("collection") for rs in groups.values() for r in rs)
+        curves = any(len(r.get("learning_curve") or ()) > 1 for rs in groups.values() for r in rs)
         extra = " coverage (mean ± std) | env steps |" if online else ""
+        extra += " best evaluation (mean ± std) |" if curves else ""
         lines += [f"\n### {env_name}\n", "| method | success (mean ± std over seeds) |" + extra + " seeds | updates | "
-                  "wall min / run | per seed |", "|---|---:|" + ("---:|---:|" if online else "") + "---:|---:|---:|---|"]
+                  "wall min / run | per seed |",
+                  "|---|---:|" + ("---:|---:|" if online else "") + ("---:|" if curves else "") + "---:|---:|---:|---|"]
         for label in order:
             rs = sorted(groups[label], key=lambda r: r["seed"])
             values = [r["success"]["success/mean"] for r in rs]
@@ -207,6 +215,9 @@ def records_table(records, labels=None):
                 cover = [r.get("collection", {}).get("collection/coverage", float("nan")) for r in rs]
                 env_steps = sorted({int(r.get("collection", {}).get("collection/env_steps", 0)) for r in rs})
                 cells = f" {np.mean(cover):.3f} ± {np.std(cover):.3f} | {'/'.join(str(e) for e in env_steps)} |"
+            if curves:
+                best = [max([s for _, s in r.get("learning_curve") or ()] + [v]) for r, v in zip(rs, values)]
+                cells += f" {np.mean(best):.3f} ± {np.std(best):.3f} |"
             lines.append(
                 f"| {label} | {np.mean(values):.3f} ± {np.std(values):.3f} |{cells} {len(rs)} | "
                 f"{'/'.join(str(s) for s in steps)} | {np.mean([r['wall_seconds'] for r in rs]) / 60:.1f} | "
