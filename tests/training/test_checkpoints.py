@@ -1,5 +1,6 @@
 """Checkpoints: exact round trip of weights, optimizer state and acting; seed and step checks."""
 
+import os
 import re
 
 import numpy as np
@@ -7,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from tests.agents import tiny
-from tfnfrl.training import checkpoints
+from tfnfrl.training import checkpoints, study, trainer
 
 
 def _train(agent, steps):
@@ -72,3 +73,14 @@ def test_checkpoint_path_lists_available_steps(tmp_path):
     assert checkpoints.checkpoint_path(str(tmp_path), 5).endswith("ckpt-5")
     with pytest.raises(FileNotFoundError, match=r"\[5, 10\]"):
         checkpoints.checkpoint_path(str(tmp_path), 7)
+
+
+def test_glob_characters_in_a_workdir_are_refused_before_anything_is_written(tmp_path):
+    """TF reads a checkpoint through a glob of its path: a run in "a[b]" would save, then never resume."""
+    bad = str(tmp_path / "nf_gcbc[geometric]__seed0")
+    with pytest.raises(ValueError, match=r"contains \[ \]: TensorFlow reads checkpoints through glob patterns"):
+        checkpoints.Checkpointer(bad, tiny.tiny_agent("gcbc"))
+    agent_config, run_config = study.Run.make("gcbc", "pointmaze-medium-navigate-v0", preset="tiny").configs()
+    with pytest.raises(ValueError, match=r"contains \*: TensorFlow reads checkpoints"):
+        trainer.Trainer(agent_config, run_config, str(tmp_path / "run*"))
+    assert os.listdir(tmp_path) == []

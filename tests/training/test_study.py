@@ -140,3 +140,9 @@ def test_tables_add_the_best_evaluation_when_runs_have_curves():
     # Final 0.3 and 0.4; best 0.7 and 0.6.
     assert cells[:3] == ["gc", "0.350 ± 0.050", "0.650 ± 0.050"]
     assert "best evaluation" not in study.records_table([_record("maze", "gc", 0, 0.3)])  # No curve, no column.
+
+
+def test_run_ids_are_path_safe_for_checkpoints():
+    run = study.Run.make("nf_gcbc", ENV, config={"head.use_linear_flow": False}, label="nf_gcbc[no LU]")
+    assert run.run_id.startswith("nf_gcbc(no-LU)__" + ENV + "__seed0__")
+    assert not set(run.run_id) & set("[]*? ")

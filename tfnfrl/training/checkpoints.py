@@ -9,6 +9,18 @@ import tensorflow as tf
 from absl import logging
 
 SEED_KEY = "seed/.ATTRIBUTES/VARIABLE_VALUE"  # The run seed's entry in a checkpoint file.
+GLOB_CHARACTERS = "[]*?"  # TensorFlow's checkpoint reader matches a checkpoint's path as a glob pattern.
+
+
+def check_directory(directory):
+    """Raise ValueError if TensorFlow could write checkpoints in `directory` but never read them back."""
+    found = sorted({c for c in directory if c in GLOB_CHARACTERS})
+    if found:
+        raise ValueError(
+            f"The checkpoint directory {directory!r} contains {' '.join(found)}: TensorFlow reads checkpoints "
+            "through glob patterns, so a run there could save but never resume. Use a workdir without "
+            f"{' '.join(GLOB_CHARACTERS)}."
+        )
 
 
 class Checkpointer:
@@ -35,6 +47,8 @@ class Checkpointer:
     """
 
     def __init__(self, directory, agent, seed=0, max_to_keep=3, writes=True, label=""):
+        if writes:
+            check_directory(directory)
         self.writes = writes
         self.directory = directory if writes else tempfile.mkdtemp(prefix=f"tfnfrl-{label or 'worker'}-ckpt-")
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")

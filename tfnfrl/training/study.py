@@ -35,6 +35,14 @@ BUDGET_FIELDS = ("steps", "eval_every", "log_every", "checkpoint_every", "keep_c
 _WALL_FILE = "study_wall.json"  # Wall seconds of earlier (interrupted) invocations of a run.
 
 
+_PATH_SAFE = str.maketrans({"[": "(", "]": ")", "*": "_", "?": "_", " ": "-"})
+
+
+def path_safe_label(label):
+    """`label` for a path: "nf_gcbc[no LU]" -> "nf_gcbc(no-LU)" (no glob characters, no spaces)."""
+    return label.translate(_PATH_SAFE)
+
+
 @dataclasses.dataclass(frozen=True)
 class Run:
     """One training run of a study.
@@ -63,10 +71,14 @@ class Run:
 
     @property
     def run_id(self):
-        """'<label>__<env>__seed<k>__<hash of the overrides>': stable across invocations and budgets."""
+        """'<label>__<env>__seed<k>__<hash of the overrides>': stable across invocations and budgets.
+
+        The label is made path-safe (`path_safe_label`): the id names the run's workdir, and
+        TensorFlow reads checkpoints through glob patterns.
+        """
         learned = tuple((k, v) for k, v in self.run if k not in BUDGET_FIELDS)
         digest = hashlib.sha1(repr((self.agent, self.preset, self.config, learned)).encode()).hexdigest()[:8]
-        return f"{self.label or self.agent}__{self.env_name}__seed{self.seed}__{digest}"
+        return f"{path_safe_label(self.label or self.agent)}__{self.env_name}__seed{self.seed}__{digest}"
 
     def configs(self):
         """(agent config, run config) with the preset, then the overrides, applied."""

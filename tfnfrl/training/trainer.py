@@ -89,6 +89,7 @@ class Trainer:
         for key in ("eval_every", "eval_episodes"):
             if run_config[key] < 0:
                 raise ValueError(f"run config `{key}` must be >= 0. Received: {key}={run_config[key]}")
+        checkpoints.check_directory(workdir)  # Before anything is written there.
         self.agent_config = agent_config
         self.config = run_config
         self.workdir = workdir
