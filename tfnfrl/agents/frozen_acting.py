@@ -51,6 +51,32 @@ class FrozenActing:
         return self.frozen_flow.sample(noise, context, denoise_scale=denoise_scale)
 
 
+class FrozenFlowActor:
+    """Mixin for agents acting through a `FrozenActing` cache, with the training-time path as fallback.
+
+    The agent sets `self.frozen_acting` (from `attach`, possibly None) and defines
+    `act_with_noise(observations, goals, noise)` (cache path, noise [N, act]), `reference_act` and
+    `reference_act_mode` (training-time path); it must list this class before its `Learner` base.
+    """
+
+    @property
+    def frozen_flow(self):
+        """The acting-time `FrozenFlow`, or None when acting through the training-time path."""
+        return self.frozen_acting.frozen_flow if self.frozen_acting is not None else None
+
+    def _act(self, observations, goals, seed):
+        if self.frozen_acting is None:
+            return self.reference_act(observations, goals, seed)
+        noise = self.head.flow.noise(None, seed, batch_size=tf.shape(observations)[0])
+        return self.act_with_noise(observations, goals, noise)
+
+    def _act_mode(self, observations, goals):
+        if self.frozen_acting is None:
+            return self.reference_act_mode(observations, goals)
+        # z = 0: the flow's image of the base mode.
+        return self.act_with_noise(observations, goals, tf.zeros([tf.shape(observations)[0], self.spec.action_dim]))
+
+
 def attach(config, flow, step, policy):
     """A `FrozenActing` registered with `policy` (`Policy.attach_weight_cache`), or None.
 

@@ -21,7 +21,7 @@ FEED = bc_agent.FEED
 make_networks = bc_agent.make_networks
 
 
-class NFGCBCAgent(bc_agent.BCAgent):
+class NFGCBCAgent(frozen_acting.FrozenFlowActor, bc_agent.BCAgent):
     """`BCAgent` whose policy acts with frozen-weight caches (`FrozenFlow`) when the head allows it.
 
     Same parameters, losses and checkpoints as `BCAgent`; `policy.act` / `act_mode` return the
@@ -39,38 +39,16 @@ class NFGCBCAgent(bc_agent.BCAgent):
             config, getattr(self.head, "flow", None), self.optimizer.iterations, self.policy
         )
 
-    @property
-    def frozen_flow(self):
-        """The acting-time `FrozenFlow`, or None when acting through the training-time path."""
-        return self.frozen_acting.frozen_flow if self.frozen_acting is not None else None
-
     def _denoise_scale(self):
         sigma = float(self.config.action_noise)
         return sigma**2 if self.config.denoise and sigma > 0.0 else None
 
-    def _fast_actions(self, observations, goals, noise):
-        """Actions through the cache for flow noise [N, act] (None: z = 0); the cache must be current."""
-        context = self.context(observations, goals)
-        if noise is None:
-            noise = tf.zeros([tf.shape(context)[0], self.spec.action_dim], context.dtype)
-        actions = self.frozen_acting.sample(noise, context, denoise_scale=self._denoise_scale())
-        return tf.clip_by_value(actions, self.spec.action_low, self.spec.action_high)
-
-    def _act(self, observations, goals, seed):
-        if self.frozen_acting is None:
-            return self.reference_act(observations, goals, seed)
-        noise = self.head.flow.noise(None, seed, batch_size=tf.shape(observations)[0])
-        return self._fast_actions(observations, goals, noise)
-
-    def _act_mode(self, observations, goals):
-        if self.frozen_acting is None:
-            return self.reference_act_mode(observations, goals)
-        return self._fast_actions(observations, goals, None)
-
     def act_with_noise(self, observations, goals, noise):
         """Actions for flow noise [N, act] (zeros: `act_mode`) through the cache as it is: what the
         LiteRT export computes. Traced callers should call `policy.refresh()` first."""
-        return self._fast_actions(observations, goals, noise)
+        context = self.context(observations, goals)
+        actions = self.frozen_acting.sample(noise, context, denoise_scale=self._denoise_scale())
+        return tf.clip_by_value(actions, self.spec.action_low, self.spec.action_high)
 
     def reference_act(self, observations, goals, seed):
         """The training-time acting path: `head.sample`, autodiff denoising step, clip."""

@@ -70,7 +70,7 @@ def make_networks(config, spec, seed):
             "target_critic": targets.make_target(critic, observations, actions)}
 
 
-class NFRLBCAgent(learner.Learner):
+class NFRLBCAgent(frozen_acting.FrozenFlowActor, learner.Learner):
     """Loss groups "critic" then "actor"; the target critic follows by Polyak averaging."""
 
     def __init__(self, config, spec, networks, total_steps=1_000_000):
@@ -96,11 +96,6 @@ class NFRLBCAgent(learner.Learner):
             extra_functions=actor_critic.q_value_export(self.critic, config.q_agg, spec),
         )
         self.frozen_acting = frozen_acting.attach(config, self.head.flow, self.actor_optimizer.iterations, self.policy)
-
-    @property
-    def frozen_flow(self):
-        """The acting-time `FrozenFlow`, or None when acting through the training-time path."""
-        return self.frozen_acting.frozen_flow if self.frozen_acting is not None else None
 
     @property
     def actor_variables(self):
@@ -148,17 +143,6 @@ class NFRLBCAgent(learner.Learner):
         return actor_critic.divergence_message(metrics, self.q_bound)
 
     # ------------------------------------------------------------------ acting
-    def _act(self, observations, goals, seed):
-        if self.frozen_acting is None:
-            return self.reference_act(observations, goals, seed)
-        noise = self.head.flow.noise(None, seed, batch_size=tf.shape(observations)[0])
-        return self.act_with_noise(observations, goals, noise)
-
-    def _act_mode(self, observations, goals):
-        if self.frozen_acting is None:
-            return self.reference_act_mode(observations, goals)
-        return self.act_with_noise(observations, goals, tf.zeros([tf.shape(observations)[0], self.spec.action_dim]))
-
     def act_with_noise(self, observations, goals, noise):
         """Clipped actions for flow noise [N, act] through the frozen cache as it is (zeros: `act_mode`)."""
         del goals
