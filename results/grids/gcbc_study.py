@@ -4,7 +4,10 @@ Grid A (policy class x goal sampling): {NF-GCBC, Gaussian GCBC} x {geometric, un
 goals, plus FM-GCBC with geometric goals, on pointmaze-medium-navigate (discount 0.99, OGBench's
 full 1000-episode dataset, generated locally) and cube-single-play (discount 0.97, the local
 200-episode dataset). Grid B (the paper's ablations, cube-single-play): NF-GCBC without the LU
-linear flows, without LayerNorm in the coupling MLPs, without the denoising step.
+linear flows, without LayerNorm in the coupling MLPs (both trained), and without the denoising step:
+an acting-time change, so it is an evaluation variant (`eval_variants`) of the NF-GCBC[geometric]
+cube runs, evaluated on the same weights at every evaluation (label "nf_gcbc[geometric]@no-denoise"):
+a paired comparison, with no separate training run.
 
 All runs: the `paper` preset (paper-size networks), batch 256 for every agent (GCBC's own
 default is 1024), 15k updates (each agent's own learning-rate schedule over those 15k), evaluated
@@ -29,13 +32,17 @@ POLICY_CLASS_BY_GOALS = [("nf_gcbc", "geometric"), ("nf_gcbc", "uniform"), ("gcb
 ABLATIONS = {
     "no LU": {"head.use_linear_flow": False},
     "no LayerNorm": {"head.use_layer_norm": False},
-    "no denoise": {"denoise": False},
 }
+# Acting-time ablations: evaluated on the weights of the NF-GCBC[geometric] runs on ABLATION_ENV.
+ACTING_ABLATIONS = {"no-denoise": {"denoise": False}}
 
 
 def _run(agent, env_name, seed, label, **config):
     config = {"batch_size": 256, "sampler.discount": ENVS[env_name], **config}
-    return Run.make(agent, env_name, seed=seed, preset="paper", config=config, run=RUN, label=label)
+    run = dict(RUN)
+    if (agent, label, env_name) == ("nf_gcbc", "nf_gcbc[geometric]", ABLATION_ENV):
+        run["eval_variants"] = ACTING_ABLATIONS
+    return Run.make(agent, env_name, seed=seed, preset="paper", config=config, run=run, label=label)
 
 
 RUNS = []
@@ -48,8 +55,8 @@ for seed in SEEDS:
 
 TABLES = [
     Table("Grid A: policy class x goal sampling", tuple(f"{agent}[{goals}]" for agent, goals in POLICY_CLASS_BY_GOALS)),
-    Table("Grid B: the paper's ablations", ("nf_gcbc[geometric]",) + tuple(f"nf_gcbc[{n}]" for n in ABLATIONS),
-          envs=(ABLATION_ENV,)),
+    Table("Grid B: the paper's ablations", ("nf_gcbc[geometric]",) + tuple(f"nf_gcbc[{n}]" for n in ABLATIONS)
+          + tuple(f"nf_gcbc[geometric]@{n}" for n in ACTING_ABLATIONS), envs=(ABLATION_ENV,)),
 ]
 # The paper's comparison, NF-GCBC [geometric] vs OGBench's GCBC [uniform], split into the share of
 # the policy class and the share of goal sampling.

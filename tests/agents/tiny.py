@@ -69,3 +69,20 @@ def toy_goal_batch(batch_size=64, seed=0):
     actions = np.tanh(rng.normal(size=(batch_size, ACT))).astype(np.float32)
     return dict(observations=observations, actions=actions,
                 goals=(observations[:, :2] + actions[:, :2]).astype(np.float32))
+
+
+def perturb(layer, seed, scale=0.1):
+    """Move every float32 weight of `layer` by scale * N(0, 1) noise (zero-initialised output layers too)."""
+    rng = np.random.default_rng(seed)
+    for weight in layer.weights:
+        if weight.dtype == "float32":
+            weight.assign(weight.numpy() + scale * rng.standard_normal(weight.shape).astype(np.float32))
+
+
+def agent_inputs(agent, batch=8, seed=0):
+    """(observations, goals) for `agent`; goals are [batch, 0] for agents without goals."""
+    rng = np.random.default_rng(seed)
+    return (
+        rng.normal(size=(batch, OBS)).astype(np.float32),
+        rng.normal(size=(batch, agent.policy.goal_dim)).astype(np.float32),
+    )

@@ -9,6 +9,9 @@ from tfnfrl import agents
 from tfnfrl.flows import ConditionalFlow
 from tfnfrl.flows import frozen
 
+perturb = tiny.perturb
+agent_inputs = tiny.agent_inputs
+
 SIGMA_SQUARED = 0.01
 SEED = tf.constant([3, 7], tf.int32)
 
@@ -19,13 +22,6 @@ def perturbed_flow(event_dim, context_dim, seed=0, **kwargs):
     flow.build()
     perturb(flow, seed)
     return flow
-
-
-def perturb(flow, seed, scale=0.1):
-    rng = np.random.default_rng(seed)
-    for weight in flow.weights:
-        if weight.dtype == "float32":
-            weight.assign(weight.numpy() + scale * rng.standard_normal(weight.shape).astype(np.float32))
 
 
 def reference(flow, z, context):
@@ -83,15 +79,6 @@ def test_rejects_autoregressive_flows():
 
 # ---------------------------------------------------------------------- the agents
 FLOW_AGENTS = ("nf_gcbc", "nf_bc", "nf_rlbc")
-
-
-def agent_inputs(agent, batch=8, seed=0):
-    """(observations, goals) for `agent`; goals are [batch, 0] for agents without goals."""
-    rng = np.random.default_rng(seed)
-    return (
-        rng.normal(size=(batch, tiny.OBS)).astype(np.float32),
-        rng.normal(size=(batch, agent.policy.goal_dim)).astype(np.float32),
-    )
 
 
 def _train_batch(name):

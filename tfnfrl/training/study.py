@@ -31,7 +31,7 @@ RECORD_FORMAT = 1
 # Run-config fields that set a run's budget or bookkeeping, not what it learns: they are left out
 # of the run id, so raising a grid's `steps` continues each finished run from its last checkpoint.
 BUDGET_FIELDS = ("steps", "eval_every", "log_every", "checkpoint_every", "keep_checkpoints", "eval_workers",
-                 "progress")
+                 "eval_variants", "progress")
 _WALL_FILE = "study_wall.json"  # Wall seconds of earlier (interrupted) invocations of a run.
 
 
@@ -122,6 +122,17 @@ def learning_curve(workdir):
             if r.get("evaluation/success/mean") is not None]
 
 
+def variant_curves(workdir):
+    """{variant name: [(step, mean success)]} of every evaluation variant the run logged."""
+    curves = {}
+    for row in metrics_log.read_metrics(workdir):
+        for key, value in row.items():
+            if key.startswith("evaluation-") and key.endswith("/success/mean") and value is not None:
+                name = key[len("evaluation-"):-len("/success/mean")]
+                curves.setdefault(name, []).append((row["step"], value))
+    return curves
+
+
 def coverage_curve(workdir):
     """[(env steps, coverage)] an online run logged (empty for offline runs)."""
     return [(r["collection/env_steps"], r["collection/coverage"]) for r in metrics_log.read_metrics(workdir)
@@ -153,6 +164,9 @@ def run_one(run, root, records_dir, study="study"):
         success={k: v for k, v in result.items() if k.startswith("success/")},
         collection={k: v for k, v in result.items() if k.startswith("collection/")},
         episodes_per_task=result.get("episodes_per_task"), learning_curve=learning_curve(workdir),
+        variants={name: dict(success={k: v for k, v in variant.items() if k.startswith("success/")},
+                             learning_curve=variant_curves(workdir).get(name, []))
+                  for name, variant in result.get("variants", {}).items()},
         coverage_curve=coverage_curve(workdir),
         final_training=last_metrics(workdir, "training/"), final_validation=last_metrics(workdir, "validation/"),
         agent_config=saved["agent"], run_config=saved["run"],
@@ -192,9 +206,27 @@ def run_grid(runs, root, records_dir, study="study", log=print, max_runs=None):
     return trained
 
 
+def variant_label(label, name):
+    """The table label of evaluation variant `name` of runs labelled `label`: "<label>@<name>"."""
+    return f"{label}@{name}"
+
+
+def expand_variants(records):
+    """`records` plus one record per evaluation variant of each: labelled `variant_label`, with the
+    variant's success and learning curve, the run's other fields (wall time: the run's), and
+    `variant_of` naming the run whose weights it evaluated."""
+    expanded = []
+    for record in records:
+        expanded.append(record)
+        for name, variant in (record.get("variants") or {}).items():
+            expanded.append(dict(record, label=variant_label(record["label"], name), success=variant["success"],
+                                 learning_curve=variant["learning_curve"], variants={}, variant_of=record["run_id"]))
+    return expanded
+
+
 def load_records(records_dir):
-    """Every record in `records_dir`, sorted by run id."""
-    return [jsonio.read_json(p) for p in sorted(glob.glob(os.path.join(records_dir, "*.json")))]
+    """Every record in `records_dir`, sorted by run id, followed by its evaluation variants' records."""
+    return expand_variants([jsonio.read_json(p) for p in sorted(glob.glob(os.path.join(records_dir, "*.json")))])
 
 
 def records_table(records, labels=None):
@@ -338,7 +370,8 @@ def read_grid(path):
     ids = [r.run_id for r in runs]
     if len(set(ids)) != len(ids):
         raise ValueError(f"{path} lists the same run twice: {sorted({i for i in ids if ids.count(i) > 1})}")
-    known = {r.label for r in runs}
+    known = {r.label for r in runs} | {variant_label(r.label, name) for r in runs
+                                       for name in dict(r.run).get("eval_variants", {})}
     tables = list(namespace.get("TABLES", []))
     decompositions = list(namespace.get("DECOMPOSITIONS", []))
     listed = [label for table in tables for label in table.labels]

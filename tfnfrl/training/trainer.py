@@ -35,6 +35,7 @@ from tfnfrl import envs
 from tfnfrl import jsonio
 from tfnfrl.envs import registry
 from tfnfrl.training import checkpoints
+from tfnfrl.training import eval_variants
 from tfnfrl.training import feeds
 from tfnfrl.training import metrics_log
 from tfnfrl.training import run_config as run_config_lib
@@ -89,6 +90,7 @@ class Trainer:
         for key in ("eval_every", "eval_episodes"):
             if run_config[key] < 0:
                 raise ValueError(f"run config `{key}` must be >= 0. Received: {key}={run_config[key]}")
+        eval_variants.check_variants(run_config.eval_variants, agent_config)
         checkpoints.check_directory(workdir)  # Before anything is written there.
         self.agent_config = agent_config
         self.config = run_config
@@ -98,6 +100,7 @@ class Trainer:
         feeds.check_feed(self.feed)
         self.evaluator = None
         self.eval_task_ids = None
+        self.variants = None  # eval_variants.VariantAgents, when evaluating.
         self.chief = True  # False on a non-chief worker of a multi-worker run (set by `run`).
 
     # ------------------------------------------------------------------ pieces
@@ -131,10 +134,19 @@ class Trainer:
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, agent, step, log):
-        """Evaluate the current policy; log "evaluation/..." scalars at `step`; return the result."""
+        """Evaluate the current policy (and each evaluation variant on its weights); log "evaluation/..."
+        (and "evaluation-<variant>/...") scalars at `step`; return the result ({"variants": {name: result}}
+        added when there are variants)."""
+        result = self._evaluate_policy(agent, step, log, "evaluation/")
+        if self.variants:
+            result["variants"] = {name: self._evaluate_policy(variant, step, log, eval_variants.metric_prefix(name))
+                                  for name, variant in self.variants.synced(agent)}
+        return result
+
+    def _evaluate_policy(self, agent, step, log, prefix):
         policy = agent.policy.policy_fn(seed=self.config.seed)
         result = self.evaluator(policy, task_ids=self.eval_task_ids, seed=self.config.seed, progress=self.config.progress)
-        log.write(step, {f"evaluation/{k}": v for k, v in envs.scalar_metrics(result).items()})
+        log.write(step, {prefix + k: v for k, v in envs.scalar_metrics(result).items()})
         return result
 
     def write_final(self, result, step):
@@ -159,6 +171,7 @@ class Trainer:
             if self.agent_config.get("goal_conditioned", False):
                 check_goal_dims(self.evaluator, spec, cfg.env_name)
             self.eval_task_ids = self.check_eval_tasks()
+            self.variants = eval_variants.VariantAgents(cfg.eval_variants, self.agent_config, spec, seed=cfg.seed)
         if self.chief:
             provenance = data.dataset_provenance(cfg.env_name, cfg.dataset_dir)
             run_config_lib.save(self.workdir, self.agent_config, cfg, spec.to_dict(), extra=dict(data=provenance))

@@ -1,0 +1,93 @@
+"""Evaluation variants: trained weights evaluated again under acting-only config changes."""
+
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.agents import tiny
+from tests.training.conftest import ENV
+from tfnfrl.training import eval_variants, metrics_log, study
+
+SEED = tf.constant([3, 7], tf.int32)
+
+
+def _no_denoise_mode(agent, observations, goals):
+    """The trained agent's z = 0 action without the denoising step, through its own cache."""
+    agent.policy.refresh()
+    zeros = tf.zeros([observations.shape[0], tiny.ACT])
+    actions = agent.frozen_acting.sample(zeros, agent.context(observations, goals))
+    return tf.clip_by_value(actions, -1.0, 1.0).numpy()
+
+
+def test_variants_act_with_the_trained_weights_and_follow_training():
+    trained = tiny.tiny_agent("nf_gcbc", seed=0)
+    tiny.perturb(trained.head.flow, seed=3)  # Weights no freshly built agent has.
+    trained.policy.refresh()
+    overrides = {"reference": {"fast_act": False}, "no-denoise": {"denoise": False}}
+    variants = eval_variants.VariantAgents(overrides, trained.config, tiny.SPEC, seed=5)
+    observations, goals = tiny.agent_inputs(trained)
+    synced = dict(variants.synced(trained))
+    assert sorted(synced) == ["no-denoise", "reference"]
+    trained_mode = trained.policy.act_mode(observations, goals).numpy()
+    # Same weights through the training-time path: the trained agent's own actions.
+    np.testing.assert_allclose(synced["reference"].policy.policy_fn(seed=0, deterministic=True)(observations, goals),
+                               trained_mode, atol=1e-5)
+    # Without the denoising step: the flow's own mode, which the denoising step moves.
+    no_denoise = synced["no-denoise"].policy.policy_fn(seed=0, deterministic=True)(observations, goals)
+    np.testing.assert_allclose(no_denoise, _no_denoise_mode(trained, observations, goals), atol=1e-5)
+    assert np.abs(no_denoise - trained_mode).max() > 1e-4
+
+    trained.train_step(tiny.toy_batch(), SEED)
+    after = dict(variants.synced(trained))["reference"].policy.policy_fn(seed=0, deterministic=True)(observations, goals)
+    assert np.abs(after - trained_mode).max() > 1e-5
+    np.testing.assert_allclose(after, trained.policy.act_mode(observations, goals).numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("agent, overrides, message", [
+    ("nf_gcbc", {"no-denoise": {"batch_size": 8}}, "overrides 'batch_size', which may change what the agent learns"),
+    ("nf_gcbc", {"no denoise": {"denoise": False}}, "name 'no denoise': use letters"),
+    ("rebrac", {"no-denoise": {"denoise": False}}, "agent 'rebrac' has no field 'denoise'"),
+])
+def test_variants_that_are_not_acting_only_are_refused(agent, overrides, message):
+    with pytest.raises(ValueError, match=message):
+        eval_variants.check_variants(overrides, tiny.tiny_config(agent))
+
+
+def test_copying_weights_between_different_networks_is_refused():
+    with pytest.raises(ValueError, match="do not match"):
+        eval_variants.copy_weights(tiny.tiny_agent("nf_gcbc"), tiny.tiny_agent("gcbc"))
+
+
+def test_study_records_variants_as_their_own_rows(tiny_data_dir, tmp_path):
+    variants = {"stochastic": {"eval_deterministic": False}}
+    run_fields = {"steps": 20, "dataset_dir": tiny_data_dir, "eval_episodes": 1, "eval_tasks": (1,),
+                  "log_every": 10, "eval_every": 10}
+    run = study.Run.make("gcbc", ENV, preset="tiny", run=dict(run_fields, eval_variants=variants))
+    # Evaluation variants change no weights, so they leave the run id alone.
+    assert run.run_id == study.Run.make("gcbc", ENV, preset="tiny", run=run_fields).run_id
+    root, records = str(tmp_path / "runs"), str(tmp_path / "records")
+    study.run_grid([run], root, records)
+
+    rows = metrics_log.read_metrics(os.path.join(root, run.run_id))
+    logged = [[r["step"], r["evaluation-stochastic/success/mean"]] for r in rows
+              if "evaluation-stochastic/success/mean" in r]
+    assert [step for step, _ in logged] == [10, 20]
+    main, variant = study.load_records(records)
+    assert main["label"] == "gcbc" and variant["label"] == "gcbc@stochastic"
+    assert variant["variant_of"] == main["run_id"] and variant["learning_curve"] == logged
+    assert variant["success"]["success/mean"] == logged[-1][1]
+    assert [step for step, _ in main["learning_curve"]] == [10, 20]
+    assert "| gcbc@stochastic |" in study.records_table([main, variant])
+
+
+def test_grids_may_table_variant_labels(tmp_path):
+    grid = tmp_path / "grid.py"
+    grid.write_text("from tfnfrl.training.study import Run, Table\n"
+                    "RUNS = [Run.make('nf_gcbc', 'maze', label='nf', run={'eval_variants': {'nd': {'denoise': False}}})]\n"
+                    "TABLES = [Table('Ablations', ('nf', 'nf@nd'))]\n")
+    assert study.read_grid(str(grid)).tables[0].labels == ("nf", "nf@nd")
+    grid.write_text(grid.read_text().replace("'nf@nd'", "'nf@other'"))
+    with pytest.raises(ValueError, match=r"name labels no run has: \['nf@other'\]"):
+        study.read_grid(str(grid))
