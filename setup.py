@@ -23,7 +23,7 @@ EXTRAS_REQUIRE = {
     "gpu": ["tensorflow[and-cuda]>=2.21,<2.22"],
     # LiteRT's interpreter for `.tflite` exports (tfnfrl.export.tflite); the tests run one.
     "litert": ["ai-edge-litert>=2.3"],
-    "test": ["pytest>=8", "scipy", "ai-edge-litert>=2.3"],
+    "test": ["pytest>=8", "pytest-xdist>=3", "scipy", "ai-edge-litert>=2.3"],
 }
 
 setuptools.setup(

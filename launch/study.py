@@ -40,7 +40,8 @@ def main(argv):
         records = study.load_records(records_dir)
         if not records:
             sys.exit(f"ERROR: no records in {records_dir}.")
-        print(f"{len(records)} of {len(runs)} runs of {name} have records.")
+        finished = sum(1 for r in records if not r.get("variant_of"))
+        print(f"{finished} of {len(runs)} runs of {name} have records.")
         print(study.report_markdown(records, grid))
         if _PLOT.value:
             print(f"\nPlot: {study.plot_learning_curves(records, _PLOT.value, title=name)}")

@@ -82,10 +82,24 @@ def test_auto_reset_same_step():
                 assert info["final_obs"].shape == (2,) and "success" in info["final_info"]
 
 
-def test_killed_worker_is_a_clear_error_not_a_hang():
+def _wait_until_zombie(pid, timeout=10.0):
+    """Wait until process `pid` has died, without reaping it (its parent's exit status stays readable)."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        with open(f"/proc/{pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                return
+        time.sleep(0.01)
+    raise TimeoutError(f"process {pid} still alive after {timeout} s")
+
+
+@pytest.mark.parametrize("dead_before_the_command", [False, True])
+def test_killed_worker_is_a_clear_error_not_a_hang(dead_before_the_command):
     pool = EnvPool(MAZE, 4, num_workers=2, env_kwargs=dict(max_episode_steps=20))
     pool.reset(range(4), range(4), dict(task_id=1))
     os.kill(pool.worker_pids[1], signal.SIGKILL)
+    if dead_before_the_command:  # The command's send fails, rather than the wait for its answer.
+        _wait_until_zombie(pool.worker_pids[1])
     start = time.perf_counter()
     with pytest.raises(WorkerError) as error:
         pool.step([0, 3], np.zeros((2, 2)))

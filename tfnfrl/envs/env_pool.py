@@ -388,7 +388,7 @@ class EnvPool:
             for worker, positions, local, kwargs in calls:
                 what = self._describe(command, worker, local)
                 try:
-                    self._workers[worker].send(command, (local,), kwargs)
+                    self._workers[worker].send(command, (local,), kwargs, what=what)
                     sent.append((worker, what))
                 except WorkerError as error:
                     first_error = first_error or error

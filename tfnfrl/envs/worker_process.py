@@ -146,12 +146,12 @@ class Worker:
     def pid(self):
         return self.process.pid
 
-    def send(self, *message):
-        """Sends one message; a dead worker raises WorkerError."""
+    def send(self, *message, what=None):
+        """Sends one message; a dead worker raises WorkerError (naming `what` the command was for)."""
         try:
             self.conn.send(message)
         except (OSError, ValueError) as error:  # BrokenPipe / closed connection.
-            raise self._died("receiving a command") from error
+            raise self._died(f"receiving the command for {what}" if what else "receiving a command") from error
 
     def _died(self, what):
         try:
