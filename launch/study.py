@@ -2,6 +2,7 @@ r"""Run a study grid in the background, one JSON record per finished run; or pri
 
   nohup python launch/study.py --grid=results/grids/rl_offline.py > study.log 2>&1 &
   python launch/study.py --grid=results/grids/rl_offline.py --report --plot=results/rl_offline.png
+  python launch/study.py --grid=results/grids/rl_offline.py --status   # what is done, what is left
 
 A grid file defines STUDY and RUNS (tfnfrl.training.study.Run), and optionally TABLES
 (tfnfrl.training.study.Table: one set of tables per group of labels) and DECOMPOSITIONS (2 x 2 designs whose gap
@@ -26,6 +27,7 @@ _RECORDS = flags.DEFINE_string("records", None, "Where records go; default: resu
 _REPORT = flags.DEFINE_bool("report", False, "Only print the tables from the existing records.")
 _MAX_RUNS = flags.DEFINE_integer("max_runs", None, "Train at most this many runs now (a queue's turn); default: all.")
 _PLOT = flags.DEFINE_string("plot", None, "With --report: write the learning curves PNG here.")
+_STATUS = flags.DEFINE_bool("status", False, "Only print each run's state (done / partial / queued) and the time left.")
 
 
 def main(argv):
@@ -50,6 +52,9 @@ def main(argv):
                 print(f"Coverage: {study.plot_learning_curves(records, coverage_png, name, 'coverage_curve')}")
         return
     root = _ROOT.value or os.path.join("runs", "studies", name)
+    if _STATUS.value:
+        print(study.status_text(study.run_status(runs, root, records_dir)))
+        return
     try:
         study.run_grid(runs, root, records_dir, study=name, log=lambda m: print(m, flush=True),
                        max_runs=_MAX_RUNS.value)

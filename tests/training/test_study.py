@@ -1,6 +1,7 @@
 """The study runner: records per finished run, skip finished, resume killed, tables from records."""
 
 import os
+import re
 
 import pytest
 
@@ -146,3 +147,26 @@ def test_run_ids_are_path_safe_for_checkpoints():
     run = study.Run.make("nf_gcbc", ENV, config={"head.use_linear_flow": False}, label="nf_gcbc[no LU]")
     assert run.run_id.startswith("nf_gcbc(no-LU)__" + ENV + "__seed0__")
     assert not set(run.run_id) & set("[]*? ")
+
+
+def test_status_shows_done_partial_and_queued_runs_with_the_time_left(tmp_path):
+    run = {"steps": 20}
+    done, partial, other_env, other_agent = (
+        study.Run.make("gcbc", ENV, seed=0, preset="tiny", run=run),
+        study.Run.make("gcbc", ENV, seed=1, preset="tiny", run=run),
+        study.Run.make("gcbc", "cube-single-play-v0", seed=0, preset="tiny", run=run),
+        study.Run.make("nf_gcbc", ENV, seed=0, preset="tiny", run=run))
+    root, records = tmp_path / "runs", tmp_path / "records"
+    jsonio.write_json(str(records / f"{done.run_id}.json"),
+                      dict(run_id=done.run_id, agent="gcbc", preset="tiny", env_name=ENV, steps=20, wall_seconds=40.0,
+                           success={"success/mean": 0.25}))
+    (root / partial.run_id).mkdir(parents=True)
+    (root / partial.run_id / "metrics.jsonl").write_text('{"step": 5}\n{"step": 15}\n')
+    rows = study.run_status([done, partial, other_env, other_agent], str(root), str(records))
+    assert [r["state"] for r in rows] == ["done", "partial", "queued", "queued"]
+    assert [r["step"] for r in rows] == [20, 15, 0, 0]
+    # 2 s per step from the finished run: 5 steps left, then 20 on another env, then no estimate.
+    assert [r["remaining_seconds"] for r in rows] == [0.0, 10.0, 40.0, None]
+    text = study.status_text(rows)
+    assert "1 of 4 runs done; about 0.0 h left (+ 1 runs with no estimate yet)" in text
+    assert re.search(r"\npartial +15/20 +0 +gcbc__", text) and re.search(r"\ndone +20/20 +0\.25 +1 +gcbc__", text)

@@ -224,6 +224,58 @@ def expand_variants(records):
     return expanded
 
 
+def run_status(runs, root, records_dir):
+    """One row per run: its state ("done", "partial" at its last logged step, or "queued"), and an
+    estimate of its remaining wall seconds (None when no finished run of its agent and env exists).
+
+    The estimate is the steps still to go times the mean wall seconds per step of finished runs
+    with the same agent, preset and env (else the same agent and preset on any env).
+    """
+    records = {}
+    for path in glob.glob(os.path.join(records_dir, "*.json")):
+        record = jsonio.read_json(path)
+        records[record["run_id"]] = record
+    per_step = {}
+    for record in records.values():
+        rate = record["wall_seconds"] / max(record["steps"], 1)
+        per_step.setdefault((record["agent"], record["preset"], record["env_name"]), []).append(rate)
+        per_step.setdefault((record["agent"], record["preset"]), []).append(rate)
+    rows = []
+    for run in runs:
+        steps = int(run.configs()[1].steps)
+        record = records.get(run.run_id)
+        if record is not None and record["steps"] == steps:
+            rows.append(dict(run=run, state="done", step=steps, steps=steps, remaining_seconds=0.0,
+                             success=record["success"].get("success/mean"), wall_seconds=record["wall_seconds"]))
+            continue
+        workdir = os.path.join(root, run.run_id)
+        logged = [r["step"] for r in metrics_log.read_metrics(workdir)] if os.path.isdir(workdir) else []
+        step = max(logged, default=0)
+        rates = per_step.get((run.agent, run.preset, run.env_name)) or per_step.get((run.agent, run.preset))
+        remaining = None if not rates else float(np.mean(rates)) * max(steps - step, 0)
+        rows.append(dict(run=run, state="partial" if step else "queued", step=step, steps=steps,
+                         remaining_seconds=remaining, success=None, wall_seconds=None))
+    return rows
+
+
+def status_text(rows):
+    """A plain-text progress table of `run_status` rows, with the done count and the time left."""
+    lines = [f"{'state':8} {'progress':>14} {'success':>8} {'min':>6}  run"]
+    for row in rows:
+        progress = f"{row['step']}/{row['steps']}"
+        success = "" if row["success"] is None else f"{row['success']:.2f}"
+        minutes = row["wall_seconds"] if row["state"] == "done" else row["remaining_seconds"]
+        minutes = "?" if minutes is None else f"{minutes / 60:.0f}"
+        lines.append(f"{row['state']:8} {progress:>14} {success:>8} {minutes:>6}  {row['run'].run_id}")
+    done = sum(row["state"] == "done" for row in rows)
+    known = [row["remaining_seconds"] for row in rows if row["remaining_seconds"] is not None]
+    unknown = sum(row["remaining_seconds"] is None for row in rows)
+    left = f"about {sum(known) / 3600:.1f} h left" + (f" (+ {unknown} runs with no estimate yet)" if unknown else "")
+    lines.append(f"{done} of {len(rows)} runs done; {left}. (min: wall minutes of a done run, "
+                 "estimated minutes left otherwise, from finished runs of the same agent and preset.)")
+    return "\n".join(lines)
+
+
 def load_records(records_dir):
     """Every record in `records_dir`, sorted by run id, followed by its evaluation variants' records."""
     return expand_variants([jsonio.read_json(p) for p in sorted(glob.glob(os.path.join(records_dir, "*.json")))])
