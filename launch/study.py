@@ -1,7 +1,7 @@
 r"""Run a study grid in the background, one JSON record per finished run; or print its tables.
 
   nohup python launch/study.py --grid=results/grids/rl_offline.py > study.log 2>&1 &
-  python launch/study.py --grid=results/grids/rl_offline.py --report --plot=results/rl_offline.png
+  python launch/study.py --grid=results/grids/rl_offline.py --report --plot=results/rl_offline.png --write=RESULTS.md
   python launch/study.py --grid=results/grids/rl_offline.py --status   # what is done, what is left
 
 A grid file defines STUDY and RUNS (tfnfrl.training.study.Run), and optionally TABLES
@@ -27,6 +27,8 @@ _RECORDS = flags.DEFINE_string("records", None, "Where records go; default: resu
 _REPORT = flags.DEFINE_bool("report", False, "Only print the tables from the existing records.")
 _MAX_RUNS = flags.DEFINE_integer("max_runs", None, "Train at most this many runs now (a queue's turn); default: all.")
 _PLOT = flags.DEFINE_string("plot", None, "With --report: write the learning curves PNG here.")
+_WRITE = flags.DEFINE_string("write", None, "With --report: also replace the study's generated block in this markdown "
+                              "file (e.g. RESULTS.md; between the markers tfnfrl.training.study.generated_markers).")
 _STATUS = flags.DEFINE_bool("status", False, "Only print each run's state (done / partial / queued) and the time left.")
 
 
@@ -43,13 +45,23 @@ def main(argv):
         if not records:
             sys.exit(f"ERROR: no records in {records_dir}.")
         finished = sum(1 for r in records if not r.get("variant_of"))
-        print(f"{finished} of {len(runs)} runs of {name} have records.")
-        print(study.report_markdown(records, grid))
+        report = f"{finished} of {len(runs)} runs of {name} have records.\n" + study.report_markdown(records, grid)
+        print(report)
         if _PLOT.value:
             print(f"\nPlot: {study.plot_learning_curves(records, _PLOT.value, title=name)}")
             if any(r.get("coverage_curve") for r in records):
                 coverage_png = os.path.splitext(_PLOT.value)[0] + "_coverage.png"
                 print(f"Coverage: {study.plot_learning_curves(records, coverage_png, name, 'coverage_curve')}")
+        if _WRITE.value:
+            with open(_WRITE.value) as f:
+                text = f.read()
+            try:
+                text = study.replace_generated(text, name, report)
+            except ValueError as error:
+                sys.exit(f"ERROR: {_WRITE.value}: {error}")
+            with open(_WRITE.value, "w") as f:
+                f.write(text)
+            print(f"Wrote the {name} tables into {_WRITE.value}.")
         return
     root = _ROOT.value or os.path.join("runs", "studies", name)
     if _STATUS.value:

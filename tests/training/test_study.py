@@ -170,3 +170,30 @@ def test_status_shows_done_partial_and_queued_runs_with_the_time_left(tmp_path):
     text = study.status_text(rows)
     assert "1 of 4 runs done; about 0.0 h left (+ 1 runs with no estimate yet)" in text
     assert re.search(r"\npartial +15/20 +0 +gcbc__", text) and re.search(r"\ndone +20/20 +0\.25 +1 +gcbc__", text)
+
+
+def test_plot_draws_the_seed_mean_inside_the_seed_range(tmp_path, monkeypatch):
+    import matplotlib.axes  # pylint: disable=import-outside-toplevel
+
+    drawn = {}
+    monkeypatch.setattr(matplotlib.axes.Axes, "fill_between",
+                        lambda self, x, low, high, **kw: drawn.setdefault("band", (list(x), list(low), list(high))))
+    records = [dict(_record("maze", "gc", seed, 0.0), learning_curve=curve)
+               for seed, curve in ((0, [[5, 0.2], [10, 0.6]]), (1, [[5, 0.4], [10, 0.2], [15, 0.9]]))]
+    records.append(dict(_record("maze", "nf", 0, 0.0), learning_curve=[[5, 0.5]]))  # One seed: no band.
+    assert os.path.getsize(study.plot_learning_curves(records, str(tmp_path / "c.png"))) > 1000
+    # Only the steps both seeds evaluated; the band spans their lowest and highest values.
+    assert drawn["band"] == ([5, 10], [0.2, 0.2], [0.4, 0.6])
+
+
+def test_reports_replace_only_their_own_generated_block():
+    begin, end = study.generated_markers("toy")
+    other_begin, other_end = study.generated_markers("other")
+    text = f"# Results\n{begin}\nold table\n{end}\nreading\n{other_begin}\nkept\n{other_end}\n"
+    new = study.replace_generated(text, "toy", "| new | table |\n")
+    assert new == f"# Results\n{begin}\n| new | table |\n{end}\nreading\n{other_begin}\nkept\n{other_end}\n"
+    assert study.replace_generated(new, "toy", "| new | table |") == new  # Idempotent.
+    with pytest.raises(ValueError, match="No generated block for 'missing'"):
+        study.replace_generated(text, "missing", "x")
+    with pytest.raises(ValueError, match="No generated block for 'toy'"):
+        study.replace_generated(f"{end}\n{begin}\n", "toy", "x")  # Out of order.
