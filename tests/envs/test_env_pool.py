@@ -107,6 +107,8 @@ def test_killed_worker_is_a_clear_error_not_a_hang(dead_before_the_command):
     message = str(error.value)
     assert MAZE in message and "env indices 2..3" in message and "[3]" in message
     assert "SIGKILL" in message
+    if dead_before_the_command:
+        assert "while receiving the command for running step on env indices [3]" in message
     assert pool.closed
     with pytest.raises(RuntimeError, match="closed after a worker failed"):
         pool.step([0], np.zeros((1, 2)))

@@ -8,7 +8,9 @@ import tensorflow as tf
 
 from tests.agents import tiny
 from tests.training.conftest import ENV
-from tfnfrl.training import eval_variants, metrics_log, study
+from tests.training.conftest import tiny_run
+from tfnfrl import jsonio
+from tfnfrl.training import eval_variants, metrics_log, online, study, trainer
 
 SEED = tf.constant([3, 7], tf.int32)
 
@@ -40,14 +42,19 @@ def test_variants_act_with_the_trained_weights_and_follow_training():
     assert np.abs(no_denoise - trained_mode).max() > 1e-4
 
     trained.train_step(tiny.toy_batch(), SEED)
-    after = dict(variants.synced(trained))["reference"].policy.policy_fn(seed=0, deterministic=True)(observations, goals)
+    synced = dict(variants.synced(trained))
+    after = synced["reference"].policy.policy_fn(seed=0, deterministic=True)(observations, goals)
     assert np.abs(after - trained_mode).max() > 1e-5
     np.testing.assert_allclose(after, trained.policy.act_mode(observations, goals).numpy(), atol=1e-5)
+    # The cached path follows too (its optimizer never steps: `synced` re-derives the cache), eagerly as well.
+    np.testing.assert_allclose(synced["no-denoise"].policy.act_mode(observations, goals).numpy(),
+                               _no_denoise_mode(trained, observations, goals), atol=1e-5)
 
 
 @pytest.mark.parametrize("agent, overrides, message", [
     ("nf_gcbc", {"no-denoise": {"batch_size": 8}}, "overrides 'batch_size', which may change what the agent learns"),
     ("nf_gcbc", {"no denoise": {"denoise": False}}, "name 'no denoise': use letters"),
+    ("nf_gcbc", {"no.denoise": {"denoise": False}}, "name 'no.denoise': use letters"),
     ("rebrac", {"no-denoise": {"denoise": False}}, "agent 'rebrac' has no field 'denoise'"),
 ])
 def test_variants_that_are_not_acting_only_are_refused(agent, overrides, message):
@@ -91,3 +98,54 @@ def test_grids_may_table_variant_labels(tmp_path):
     grid.write_text(grid.read_text().replace("'nf@nd'", "'nf@other'"))
     with pytest.raises(ValueError, match=r"name labels no run has: \['nf@other'\]"):
         study.read_grid(str(grid))
+
+
+def _evaluation_steps(workdir, prefix):
+    return [r["step"] for r in metrics_log.read_metrics(workdir) if prefix + "success/mean" in r]
+
+
+def test_a_variant_added_to_a_finished_run_is_evaluated_on_its_final_weights_only(tiny_data_dir, tmp_path):
+    run_fields = {"steps": 20, "dataset_dir": tiny_data_dir, "eval_episodes": 1, "eval_tasks": (1,),
+                  "log_every": 10, "eval_every": 10}
+    plain = study.Run.make("gcbc", ENV, preset="tiny", run=run_fields)
+    root, records = str(tmp_path / "runs"), str(tmp_path / "records")
+    study.run_grid([plain], root, records)
+    workdir = os.path.join(root, plain.run_id)
+    with_variant = study.Run.make("gcbc", ENV, preset="tiny",
+                                  run=dict(run_fields, eval_variants={"stochastic": {"eval_deterministic": False}}))
+    assert hash(with_variant) != hash(plain) and with_variant.run_id == plain.run_id  # Hashable; same weights.
+    messages = []
+    assert study.run_grid([with_variant], root, records, log=messages.append) == 1
+    assert any("evaluating variants ['stochastic']" in m for m in messages)
+    assert _evaluation_steps(workdir, "evaluation/") == [10, 20]  # The run's own evaluations, not repeated.
+    assert _evaluation_steps(workdir, "evaluation-stochastic/") == [20]
+    assert sorted(jsonio.read_json(os.path.join(workdir, trainer.FINAL_EVAL_FILE))["variants"]) == ["stochastic"]
+    (main,) = [r for r in study.load_records(records) if not r.get("variant_of")]
+    assert main["variants"]["stochastic"]["learning_curve"] == [[20, main["variants"]["stochastic"]["success"][
+        "success/mean"]]]
+    assert study.run_grid([with_variant], root, records) == 0  # Now complete.
+
+
+def test_a_resumed_run_makes_up_only_the_evaluations_a_kill_cut_off(tiny_data_dir, tmp_path):
+    workdir = str(tmp_path / "run")
+    config = tiny_run(tiny_data_dir, steps=30, eval_every=10, eval_episodes=1, eval_tasks=(1,))
+    config.eval_variants = {"a": {"eval_deterministic": False}, "b": {"jit_act": False}}
+    run = trainer.Trainer(tiny.tiny_config("gcbc"), config, workdir)
+    run.variants = eval_variants.VariantAgents(config.eval_variants, run.agent_config, tiny.SPEC)
+    run.evaluator = object()  # Only its presence matters to the bookkeeping.
+    log = metrics_log.MetricsLog(workdir)
+    log.write(10, {"evaluation/success/mean": 0.5})
+    log.write(10, {"evaluation-a/success/mean": 0.25})  # Killed before variant b's evaluation.
+    log.close()
+    assert run._missed_evaluation(10) == (False, ["b"])
+    assert run._missed_evaluation(20) == (True, ["a", "b"])
+    assert run._missed_evaluation(30) == (False, [])  # The last step is the final evaluation's business.
+
+
+def test_online_runs_refuse_variants(tmp_path):
+    config = tiny_run(None, env_name=ENV, steps=100)
+    config.eval_variants = {"a": {"eval_deterministic": False}}
+    agent_config = tiny.tiny_config("nf_ugs")
+    agent_config.collection.updates_per_unroll = 5
+    with pytest.raises(ValueError, match="supported by offline runs only"):
+        online.OnlineTrainer(agent_config, config, str(tmp_path / "online"))

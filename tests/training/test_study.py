@@ -197,3 +197,20 @@ def test_reports_replace_only_their_own_generated_block():
         study.replace_generated(text, "missing", "x")
     with pytest.raises(ValueError, match="No generated block for 'toy'"):
         study.replace_generated(f"{end}\n{begin}\n", "toy", "x")  # Out of order.
+
+
+def test_published_numbers_sit_beside_their_labels_and_unrun_methods_get_their_own_row():
+    records = [dict(_record("maze", "gc", seed, v), learning_curve=[[5, 0.5], [10, v]])
+               for seed, v in ((0, 0.2), (1, 0.4))]
+    records.append(_record("cube", "gc", 0, 0.1))
+    published = ("paper", {"maze": {"gc": 0.91, "fql": 0.96, "crl": None}})
+    text = study.records_table(records, published=published)
+    cube, maze = text.split("### maze")
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.strip().strip("|").split("|")]
+            for line in maze.splitlines() if line.startswith("| ") and "method" not in line}
+    header = next(line for line in maze.splitlines() if line.startswith("| method"))
+    assert header.rstrip().endswith("| paper |") and len(rows["gc"]) == header.count("|") - 1
+    assert rows["gc"][1] == "0.300 ± 0.100" and rows["gc"][-1] == "0.91"
+    assert rows["fql (not run here)"] == ["fql (not run here)"] + ["–"] * 6 + ["0.96"]
+    assert rows["crl (not run here)"][-1] == "–" and len(rows["crl (not run here)"]) == len(rows["gc"])
+    assert "paper" not in cube  # No published numbers for that env: no column.

@@ -113,7 +113,7 @@ class NFUGSAgent(learner.Learner):
             spec.observation_dim, self.goal_dim, spec.action_dim,
             sample_fn=self._act, mode_fn=self._act_mode, log_prob_fn=self._log_prob,
             action_low=spec.action_low, action_high=spec.action_high,
-            eval_deterministic=True, jit_compile=config.jit_act,
+            eval_deterministic=config.eval_deterministic, jit_compile=config.jit_act,
             extra_functions={
                 "goal_log_prob": (lambda o, a, g: {"log_prob": self.goal_log_prob(o, a, g)},
                                   dict(sizes, goals=self.goal_dim)),

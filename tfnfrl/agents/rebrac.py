@@ -101,7 +101,7 @@ class ReBRACAgent(learner.Learner):
             sample_fn=lambda observations, goals, seed: self._act_mode(observations, goals),
             mode_fn=self._act_mode, log_prob_fn=None,
             action_low=spec.action_low, action_high=spec.action_high,
-            eval_deterministic=True, jit_compile=config.jit_act,
+            eval_deterministic=config.eval_deterministic, jit_compile=config.jit_act,
             extra_functions=actor_critic.q_value_export(self.critic, config.q_agg, spec),
         )
 

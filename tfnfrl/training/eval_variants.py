@@ -14,7 +14,8 @@ from tfnfrl import agents
 
 # Agent-config fields that only change acting: a variant may override these and nothing else.
 ACTING_FIELDS = ("denoise", "eval_deterministic", "fast_act", "jit_act")
-_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")  # TensorBoard summary names allow no other characters.
+# TensorBoard summary names allow no other characters ('.' also, but ConfigDict keys may not hold it).
+_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def metric_prefix(name):
@@ -26,7 +27,7 @@ def check_variants(variants, agent_config):
     """Raise ValueError unless every variant has a valid name and overrides only acting fields of the agent."""
     for name, overrides in dict(variants).items():
         if not _NAME.match(name):
-            raise ValueError(f"Evaluation variant name {name!r}: use letters, digits, '_', '.', '-' only.")
+            raise ValueError(f"Evaluation variant name {name!r}: use letters, digits, '_' and '-' only.")
         for field in overrides:
             if field not in ACTING_FIELDS:
                 raise ValueError(
@@ -46,14 +47,13 @@ def variant_config(agent_config, overrides):
 
 
 def copy_weights(source, target):
-    """Assign every weight of learner `source` to the same weight of `target` (same agent and networks)."""
-    pairs = list(zip(source.weights_by_path.values(), target.weights_by_path.values()))
-    if len(source.weights_by_path) != len(target.weights_by_path) or any(
-            tuple(s.shape) != tuple(t.shape) for s, t in pairs):
+    """Assign every weight of learner `source` to the weight of `target` at the same path (its checkpoint key)."""
+    sources, targets = source.weights_by_path, target.weights_by_path
+    if set(sources) != set(targets) or any(tuple(sources[k].shape) != tuple(targets[k].shape) for k in sources):
         raise ValueError("The variant agent's weights do not match the trained agent's: a variant may only "
                          "change acting fields.")
-    for src, dst in pairs:
-        dst.assign(src)
+    for key, weight in sources.items():
+        targets[key].assign(weight)
 
 
 class VariantAgents:
@@ -70,14 +70,20 @@ class VariantAgents:
         self._spec, self._seed = spec, seed
         self._agents = {}
 
-    def __bool__(self):
-        return bool(self._configs)
+    @property
+    def names(self):
+        """The variant names, in the order given."""
+        return list(self._configs)
 
-    def synced(self, trained):
-        """[(name, variant agent)] each holding `trained`'s current weights (acting caches refreshed on use)."""
-        for name, config in self._configs.items():
+    def synced(self, trained, names=None):
+        """[(name, variant agent)] for `names` (None: all), each holding `trained`'s current weights
+        with its acting caches re-derived from them."""
+        synced = []
+        for name in self.names if names is None else names:
             if name not in self._agents:
                 # Outside any distribution strategy: evaluation runs on the chief's host alone.
-                self._agents[name] = agents.make_agent(config, self._spec, seed=self._seed)
+                self._agents[name] = agents.make_agent(self._configs[name], self._spec, seed=self._seed)
             copy_weights(trained, self._agents[name])
-        return list(self._agents.items())
+            self._agents[name].policy.refresh()
+            synced.append((name, self._agents[name]))
+        return synced

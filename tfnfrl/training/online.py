@@ -92,6 +92,9 @@ class OnlineTrainer(trainer_lib.Trainer):
 
     def __init__(self, agent_config, run_config, workdir):
         super().__init__(agent_config, run_config, workdir)
+        if run_config.get("eval_variants"):
+            raise ValueError("run.eval_variants is supported by offline runs only; this online run would ignore "
+                             f"{sorted(run_config.eval_variants)}.")
         check_collection(agent_config.collection, int(run_config.steps))
         self.collection = agent_config.collection
 

@@ -65,9 +65,14 @@ class Run:
 
     @classmethod
     def make(cls, agent, env_name, seed=0, preset="cpu", config=None, run=None, label=""):
-        """A Run from plain dicts of overrides."""
+        """A Run from plain dicts of overrides (nested dicts, e.g. `eval_variants`, are frozen to tuples)."""
         return cls(agent, env_name, int(seed), preset, tuple(sorted((config or {}).items())),
-                   tuple(sorted((run or {}).items())), label or agent)
+                   tuple(sorted((k, _freeze(v)) for k, v in (run or {}).items())), label or agent)
+
+    @property
+    def variant_names(self):
+        """The names of the run's evaluation variants (run override `eval_variants`)."""
+        return [name for name, _ in dict(self.run).get("eval_variants", ())]
 
     @property
     def run_id(self):
@@ -88,9 +93,21 @@ class Run:
             presets.set_dotted(agent_config, dotted, value)
         run_config.env_name, run_config.seed = self.env_name, self.seed
         for key, value in self.run:
-            presets.set_dotted(run_config, key, value)
+            presets.set_dotted(run_config, key, _thaw(value) if key == "eval_variants" else value)
         run_config.progress = False
         return agent_config, run_config
+
+
+def _freeze(value):
+    """Nested dicts as sorted tuples of (key, value) pairs, so a `Run` stays hashable."""
+    return tuple(sorted((k, _freeze(v)) for k, v in value.items())) if isinstance(value, dict) else value
+
+
+def _thaw(value):
+    """`_freeze`'s pairs back to nested dicts."""
+    if isinstance(value, tuple) and all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in value):
+        return {k: _thaw(v) for k, v in value}
+    return value
 
 
 def git_commit():
@@ -190,14 +207,17 @@ def run_grid(runs, root, records_dir, study="study", log=print, max_runs=None):
             break
         record_path = os.path.join(records_dir, f"{run.run_id}.json")
         steps = int(run.configs()[1].steps)
-        recorded = jsonio.read_json(record_path)["steps"] if os.path.exists(record_path) else None
-        if recorded == steps:
+        record = jsonio.read_json(record_path) if os.path.exists(record_path) else None
+        recorded = record["steps"] if record else None
+        lacking = [n for n in run.variant_names if n not in (record or {}).get("variants", {})]
+        if recorded == steps and not lacking:
             log(f"[{i + 1}/{len(runs)}] done: {run.run_id}")
             continue
         if recorded is not None and recorded > steps:
             raise ValueError(f"{record_path} records {recorded} updates, more than the grid's {steps}: raise the "
                              "grid's steps back, or move the record (and its workdir) aside to retrain.")
-        verb = "training" if recorded is None else f"extending from {recorded} updates:"
+        verb = ("training" if recorded is None else f"extending from {recorded} updates:" if recorded != steps
+                else f"evaluating variants {lacking} (added after it finished: final weights only) of")
         log(f"[{i + 1}/{len(runs)}] {verb} {run.run_id} ...")
         record = run_one(run, root, records_dir, study)
         log(f"[{i + 1}/{len(runs)}] {run.run_id}: success {record['success'].get('success/mean')} "
@@ -281,12 +301,14 @@ def load_records(records_dir):
     return expand_variants([jsonio.read_json(p) for p in sorted(glob.glob(os.path.join(records_dir, "*.json")))])
 
 
-def records_table(records, labels=None):
+def records_table(records, labels=None, published=None):
     """Markdown tables, one per env: success mean ± std over seeds per label, seeds, steps, wall minutes.
 
     With learning curves, a "best evaluation" column gives each run's highest evaluated success
     (mean ± std over seeds): an optimistic number (the checkpoint is picked on the evaluation
-    itself), shown because some methods peak early and decline.
+    itself), shown because some methods peak early and decline. `published` = (column title,
+    {env: {label: success or None}}) adds a last column of published numbers (e.g. a paper's
+    table) to the envs it names; a published label with no runs gets a row of its own.
     """
     by_env = {}
     for record in records:
@@ -299,9 +321,11 @@ def records_table(records, labels=None):
         curves = any(len(r.get("learning_curve") or ()) > 1 for rs in groups.values() for r in rs)
         extra = " coverage (mean ± std) | env steps |" if online else ""
         extra += " best evaluation (mean ± std) |" if curves else ""
+        reference = (published[1].get(env_name) or {}) if published else {}
         lines += [f"\n### {env_name}\n", "| method | success (mean ± std over seeds) |" + extra + " seeds | updates | "
-                  "wall min / run | per seed |",
-                  "|---|---:|" + ("---:|---:|" if online else "") + ("---:|" if curves else "") + "---:|---:|---:|---|"]
+                  "wall min / run | per seed |" + (f" {published[0]} |" if reference else ""),
+                  "|---|---:|" + ("---:|---:|" if online else "") + ("---:|" if curves else "") + "---:|---:|---:|---|"
+                  + ("---:|" if reference else "")]
         for label in order:
             rs = sorted(groups[label], key=lambda r: r["seed"])
             values = [r["success"]["success/mean"] for r in rs]
@@ -317,8 +341,17 @@ def records_table(records, labels=None):
             lines.append(
                 f"| {label} | {np.mean(values):.3f} ± {np.std(values):.3f} |{cells} {len(rs)} | "
                 f"{'/'.join(str(s) for s in steps)} | {np.mean([r['wall_seconds'] for r in rs]) / 60:.1f} | "
-                + ", ".join(f"{v:.2f}" for v in values) + " |")
+                + ", ".join(f"{v:.2f}" for v in values) + " |"
+                + (_published_cell(reference.get(label)) if reference else ""))
+        columns = (4 if online else 2) + (1 if curves else 0) + 4  # Before the published column.
+        for label in reference:
+            if label not in groups:
+                lines.append(f"| {label} (not run here) |" + " – |" * (columns - 1) + _published_cell(reference[label]))
     return "\n".join(lines)
+
+
+def _published_cell(value):
+    return " – |" if value is None else f" {value:.2f} |"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -386,29 +419,34 @@ class Table:
 
 def report_markdown(records, grid):
     """The study's tables from its records: `grid.tables` (or one table of all labels), then decompositions."""
-    tables = grid.tables or [Table("", tuple(dict.fromkeys(r.label for r in grid.runs)))]
+    tables = grid.tables or [Table("", tuple(dict.fromkeys(
+        [r.label for r in grid.runs] + [variant_label(r.label, n) for r in grid.runs for n in r.variant_names])))]
     parts = []
     for table in tables:
         chosen = [r for r in records
                   if r["label"] in table.labels and (not table.envs or r["env_name"] in table.envs)]
         if chosen:
-            parts.append((f"\n## {table.title}\n" if table.title else "") + records_table(chosen, labels=table.labels))
+            parts.append((f"\n## {table.title}\n" if table.title else "")
+                         + records_table(chosen, labels=table.labels, published=grid.published))
     parts += [decomposition_table(records, d) for d in grid.decompositions]
     return "\n".join(parts)
 
 
 @dataclasses.dataclass(frozen=True)
 class Grid:
-    """A grid module's contents: STUDY, RUNS, and optionally TABLES and DECOMPOSITIONS.
+    """A grid module's contents: STUDY, RUNS, and optionally TABLES, DECOMPOSITIONS and PUBLISHED.
 
     tables: `Table`s: one set of per-env tables each (e.g. the main grid and the ablations).
     decompositions: `Decomposition`s to report.
+    published: None, or (column title, {env: {label: success}}): published numbers shown
+      beside the grid's own (`records_table`).
     """
 
     study: str
     runs: list
     tables: list
     decompositions: list
+    published: tuple = None
 
 
 def generated_markers(name):
@@ -440,8 +478,7 @@ def read_grid(path):
     ids = [r.run_id for r in runs]
     if len(set(ids)) != len(ids):
         raise ValueError(f"{path} lists the same run twice: {sorted({i for i in ids if ids.count(i) > 1})}")
-    known = {r.label for r in runs} | {variant_label(r.label, name) for r in runs
-                                       for name in dict(r.run).get("eval_variants", {})}
+    known = {r.label for r in runs} | {variant_label(r.label, name) for r in runs for name in r.variant_names}
     tables = list(namespace.get("TABLES", []))
     decompositions = list(namespace.get("DECOMPOSITIONS", []))
     listed = [label for table in tables for label in table.labels]
@@ -449,8 +486,9 @@ def read_grid(path):
     unknown = sorted(set(listed) - known)
     if unknown:
         raise ValueError(f"{path}: TABLES or DECOMPOSITIONS name labels no run has: {unknown}")
+    published = namespace.get("PUBLISHED")
     study_name = namespace.get("STUDY", os.path.splitext(os.path.basename(path))[0])
-    return Grid(study_name, runs, tables, decompositions)
+    return Grid(study_name, runs, tables, decompositions, published)
 
 
 def load_grid(path):

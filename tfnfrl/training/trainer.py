@@ -90,7 +90,7 @@ class Trainer:
         for key in ("eval_every", "eval_episodes"):
             if run_config[key] < 0:
                 raise ValueError(f"run config `{key}` must be >= 0. Received: {key}={run_config[key]}")
-        eval_variants.check_variants(run_config.eval_variants, agent_config)
+        eval_variants.check_variants(run_config.get("eval_variants", {}), agent_config)
         checkpoints.check_directory(workdir)  # Before anything is written there.
         self.agent_config = agent_config
         self.config = run_config
@@ -133,14 +133,15 @@ class Trainer:
         return tasks
 
     # ------------------------------------------------------------------ evaluation
-    def evaluate(self, agent, step, log):
-        """Evaluate the current policy (and each evaluation variant on its weights); log "evaluation/..."
-        (and "evaluation-<variant>/...") scalars at `step`; return the result ({"variants": {name: result}}
-        added when there are variants)."""
-        result = self._evaluate_policy(agent, step, log, "evaluation/")
-        if self.variants:
+    def evaluate(self, agent, step, log, main=True, variants=None):
+        """Evaluate the current policy and each evaluation variant on its weights; log "evaluation/..."
+        and "evaluation-<variant>/..." scalars at `step`; return the result, with {"variants": {name:
+        result}} when there are variants. `main=False` / `variants=[names]` evaluate only those (a
+        resumed run making up what a kill interrupted; None: every variant)."""
+        result = self._evaluate_policy(agent, step, log, "evaluation/") if main else {}
+        if self.variants is not None and self.variants.names:
             result["variants"] = {name: self._evaluate_policy(variant, step, log, eval_variants.metric_prefix(name))
-                                  for name, variant in self.variants.synced(agent)}
+                                  for name, variant in self.variants.synced(agent, variants)}
         return result
 
     def _evaluate_policy(self, agent, step, log, prefix):
@@ -171,7 +172,8 @@ class Trainer:
             if self.agent_config.get("goal_conditioned", False):
                 check_goal_dims(self.evaluator, spec, cfg.env_name)
             self.eval_task_ids = self.check_eval_tasks()
-            self.variants = eval_variants.VariantAgents(cfg.eval_variants, self.agent_config, spec, seed=cfg.seed)
+            self.variants = eval_variants.VariantAgents(cfg.get("eval_variants", {}), self.agent_config, spec,
+                                                        seed=cfg.seed)
         if self.chief:
             provenance = data.dataset_provenance(cfg.env_name, cfg.dataset_dir)
             run_config_lib.save(self.workdir, self.agent_config, cfg, spec.to_dict(), extra=dict(data=provenance))
@@ -191,8 +193,9 @@ class Trainer:
         log = metrics_log.MetricsLog(self.workdir) if self.chief else metrics_log.NoLog()
         log.truncate_after(start)
         try:
-            if self._missed_evaluation(start):
-                self.evaluate(agent, start, log)  # Killed between that checkpoint and its evaluation.
+            main_missed, variants_missed = self._missed_evaluation(start)
+            if main_missed or variants_missed:  # Killed between that checkpoint and (part of) its evaluation.
+                self.evaluate(agent, start, log, main=main_missed, variants=variants_missed)
             if start < cfg.steps:
                 self._train(agent, strategy, checkpointer, log, train_data, val_data, start)
             result = self._final_evaluation(agent, log)
@@ -205,22 +208,31 @@ class Trainer:
                 self.evaluator.close()
 
     def _missed_evaluation(self, step):
+        """(main evaluation missing, [variant names missing]) at a periodic evaluation `step`."""
         cfg = self.config
         if not (self.evaluator is not None and cfg.eval_every and step and step % cfg.eval_every == 0 and step < cfg.steps):
-            return False
-        rows = metrics_log.read_metrics(self.workdir)
-        return not any(r["step"] == step and "evaluation/success/mean" in r for r in rows)
+            return False, []
+        logged = {key for r in metrics_log.read_metrics(self.workdir) if r["step"] == step for key in r}
+        return ("evaluation/success/mean" not in logged,
+                [n for n in self.variants.names if eval_variants.metric_prefix(n) + "success/mean" not in logged])
 
     def _final_evaluation(self, agent, log):
+        """The final evaluation: read from eval_final.json when the run finished before, with any
+        evaluation variant it lacks (added to the run since, or cut off by a kill) evaluated now."""
         path = os.path.join(self.workdir, FINAL_EVAL_FILE)
         if self.evaluator is None:
             return {}
-        if os.path.exists(path):
-            result = jsonio.read_json(path)
-            if result.get("step") == self.config.steps:
-                return result
-        result = self.evaluate(agent, self.config.steps, log)
-        self.write_final(result, self.config.steps)
+        result = jsonio.read_json(path) if os.path.exists(path) else {}
+        if result.get("step") != self.config.steps:
+            result = self.evaluate(agent, self.config.steps, log, variants=[])
+            self.write_final(result, self.config.steps)  # Before the variants: a kill during them keeps it.
+        missing = [n for n in self.variants.names if n not in result.get("variants", {})]
+        if missing:
+            variants = dict(result.get("variants", {}))
+            variants.update(self.evaluate(agent, self.config.steps, log, main=False, variants=missing)["variants"])
+            result = dict(result, variants=variants)
+            self.write_final({k: v for k, v in result.items() if k not in ("step", "agent", "env_name")},
+                             self.config.steps)
         return result
 
     def _loop_length(self, step):
