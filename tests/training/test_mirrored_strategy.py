@@ -36,10 +36,16 @@ for input_kind in ("numpy", "graph"):  # graph: sampled in the XLA loop vs in th
     for name in ("default", "mirrored"):
         workdir = f"{root}/{name}-{input_kind}"
         config = tiny_run(root + "/data", steps=6, log_every=2, strategy=name, input=input_kind, steps_per_loop=3)
-        trainer.train(tiny_agent_config("gcbc"), config, workdir)
+        if input_kind == "numpy":  # Evaluation beside the strategy: the variant agent reads the replicated weights.
+            config.update(dict(eval_episodes=1, eval_tasks=(1,)))
+            config.eval_variants = {"stochastic": {"eval_deterministic": False}}
+        result = trainer.train(tiny_agent_config("gcbc"), config, workdir)
+        if input_kind == "numpy":
+            assert 0.0 <= result["variants"]["stochastic"]["success/mean"] <= 1.0, result
         reader = tf.train.load_checkpoint(workdir + "/checkpoints")
         final[name] = {n: reader.get_tensor(n) for n in reader.get_variable_to_shape_map() if n.startswith("agent/weights")}
-        losses[name] = [r["training/actor/loss"] for r in trainer.metrics_log.read_metrics(workdir)]
+        losses[name] = [r["training/actor/loss"] for r in trainer.metrics_log.read_metrics(workdir)
+                        if "training/actor/loss" in r]
     assert final["default"] and final["default"].keys() == final["mirrored"].keys()
     for n in final["default"]:
         np.testing.assert_allclose(final["default"][n], final["mirrored"][n], atol=1e-6, err_msg=n)
