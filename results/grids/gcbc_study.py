@@ -16,6 +16,7 @@ finished study has every method at seed 0 first.
 """
 
 from tfnfrl.training.study import Decomposition
+from tfnfrl.training.study import Differences
 from tfnfrl.training.study import Run
 from tfnfrl.training.study import Table
 
@@ -67,4 +68,10 @@ DECOMPOSITIONS = [
         cells={(1, 1): "nf_gcbc[geometric]", (1, 0): "nf_gcbc[uniform]",
                (0, 1): "gcbc[geometric]", (0, 0): "gcbc[uniform]"},
     ),
+]
+# Grid B as effects: the full model minus each ablation, paired by seed.
+DIFFERENCES = [
+    Differences("The paper's ablations: full NF-GCBC minus each, paired by seed", "nf_gcbc[geometric]",
+                tuple(f"nf_gcbc[{n}]" for n in ABLATIONS) + tuple(f"nf_gcbc[geometric]@{n}" for n in ACTING_ABLATIONS),
+                envs=(ABLATION_ENV,)),
 ]

@@ -214,3 +214,14 @@ def test_published_numbers_sit_beside_their_labels_and_unrun_methods_get_their_o
     assert rows["fql (not run here)"] == ["fql (not run here)"] + ["–"] * 6 + ["0.96"]
     assert rows["crl (not run here)"][-1] == "–" and len(rows["crl (not run here)"]) == len(rows["gc"])
     assert "paper" not in cube  # No published numbers for that env: no column.
+
+
+def test_differences_pair_seeds_and_skip_unpaired_ones():
+    records = [_record("cube", "full", 0, 0.8), _record("cube", "full", 1, 0.6), _record("cube", "full", 2, 0.5),
+               _record("cube", "abl", 0, 0.3), _record("cube", "abl", 1, 0.5),  # No seed 2.
+               _record("maze", "full", 0, 0.9)]
+    text = study.differences_table(records, study.Differences("effects", "full", ("abl", "missing")))
+    rows = [line for line in text.splitlines() if line.startswith("| cube") or line.startswith("| maze")]
+    # Seeds 0 and 1 only: differences 0.5 and 0.1, mean 0.3, std 0.2; nothing to pair on maze.
+    assert rows == ["| cube | abl | +0.300 ± 0.200 | +0.50, +0.10 | 2 |"]
+    assert study.differences_table(records, study.Differences("effects", "full", ("missing",))) == ""

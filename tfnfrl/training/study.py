@@ -409,6 +409,44 @@ def decomposition_table(records, decomposition):
 
 
 @dataclasses.dataclass(frozen=True)
+class Differences:
+    """Each label's success against a reference label, paired by seed (e.g. the full model against
+    its ablations: same seed, same data order and initialisation; for an evaluation variant, the
+    very same weights).
+
+    Attributes:
+      title: a heading. reference: the label others are compared with. labels: those others.
+      envs: the envs to report (default: every env where the pairs exist).
+    """
+
+    title: str
+    reference: str
+    labels: tuple
+    envs: tuple = ()
+
+
+def differences_table(records, differences):
+    """Markdown: per env and label, reference - label over the seeds both have (mean ± std, per seed)."""
+    success = {}  # (env, label) -> {seed: success}
+    for record in records:
+        success.setdefault((record["env_name"], record["label"]), {})[record["seed"]] = record["success"]["success/mean"]
+    lines = [f"\n### {differences.title}\n", f"| env | {differences.reference} - ... | difference (mean ± std over "
+             "seeds) | per seed | seeds |", "|---|---|---:|---|---:|"]
+    envs = differences.envs or sorted({r["env_name"] for r in records})
+    for env_name in envs:
+        reference = success.get((env_name, differences.reference), {})
+        for label in differences.labels:
+            other = success.get((env_name, label), {})
+            seeds = sorted(set(reference) & set(other))
+            if not seeds:
+                continue
+            gaps = np.array([reference[s] - other[s] for s in seeds])
+            lines.append(f"| {env_name} | {label} | {gaps.mean():+.3f} ± {gaps.std():.3f} | "
+                         + ", ".join(f"{g:+.2f}" for g in gaps) + f" | {len(seeds)} |")
+    return "\n".join(lines) if len(lines) > 3 else ""  # No pair yet: no table.
+
+
+@dataclasses.dataclass(frozen=True)
 class Table:
     """A group of a study's results: its labels, in order, on `envs` (default: every env)."""
 
@@ -429,17 +467,19 @@ def report_markdown(records, grid):
             parts.append((f"\n## {table.title}\n" if table.title else "")
                          + records_table(chosen, labels=table.labels, published=grid.published))
     parts += [decomposition_table(records, d) for d in grid.decompositions]
+    parts += [table for table in (differences_table(records, d) for d in grid.differences) if table]
     return "\n".join(parts)
 
 
 @dataclasses.dataclass(frozen=True)
 class Grid:
-    """A grid module's contents: STUDY, RUNS, and optionally TABLES, DECOMPOSITIONS and PUBLISHED.
+    """A grid module's contents: STUDY, RUNS, and optionally TABLES, DECOMPOSITIONS, PUBLISHED, DIFFERENCES.
 
     tables: `Table`s: one set of per-env tables each (e.g. the main grid and the ablations).
     decompositions: `Decomposition`s to report.
     published: None, or (column title, {env: {label: success}}): published numbers shown
       beside the grid's own (`records_table`).
+    differences: `Differences` to report (labels against a reference, paired by seed).
     """
 
     study: str
@@ -447,6 +487,7 @@ class Grid:
     tables: list
     decompositions: list
     published: tuple = None
+    differences: list = ()
 
 
 def generated_markers(name):
@@ -483,12 +524,14 @@ def read_grid(path):
     decompositions = list(namespace.get("DECOMPOSITIONS", []))
     listed = [label for table in tables for label in table.labels]
     listed += [label for d in decompositions for label in d.cells.values()]
+    differences = list(namespace.get("DIFFERENCES", []))
+    listed += [label for d in differences for label in (d.reference, *d.labels)]
     unknown = sorted(set(listed) - known)
     if unknown:
-        raise ValueError(f"{path}: TABLES or DECOMPOSITIONS name labels no run has: {unknown}")
+        raise ValueError(f"{path}: TABLES, DECOMPOSITIONS or DIFFERENCES name labels no run has: {unknown}")
     published = namespace.get("PUBLISHED")
     study_name = namespace.get("STUDY", os.path.splitext(os.path.basename(path))[0])
-    return Grid(study_name, runs, tables, decompositions, published)
+    return Grid(study_name, runs, tables, decompositions, published, differences)
 
 
 def load_grid(path):
