@@ -170,6 +170,11 @@ def test_status_shows_done_partial_and_queued_runs_with_the_time_left(tmp_path):
     text = study.status_text(rows)
     assert "1 of 4 runs done; about 0.0 h left (+ 1 runs with no estimate yet)" in text
     assert re.search(r"\npartial +15/20 +0 +gcbc__", text) and re.search(r"\ndone +20/20 +0\.25 +1 +gcbc__", text)
+    # A variant added to the finished run (same run id) leaves it to be completed.
+    with_variant = study.Run.make("gcbc", ENV, seed=0, preset="tiny",
+                                  run=dict(run, eval_variants={"v": {"eval_deterministic": False}}))
+    (row,) = study.run_status([with_variant], str(root), str(records))
+    assert (row["state"], row["step"], row["remaining_seconds"]) == ("partial", 20, 0.0)
 
 
 def test_plot_draws_the_seed_mean_inside_the_seed_range(tmp_path, monkeypatch):

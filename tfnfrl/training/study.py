@@ -245,7 +245,8 @@ def expand_variants(records):
 
 
 def run_status(runs, root, records_dir):
-    """One row per run: its state ("done", "partial" at its last logged step, or "queued"), and an
+    """One row per run: its state ("done"; "partial" at its last logged step, which includes a finished
+    run lacking an evaluation variant added since; or "queued"), and an
     estimate of its remaining wall seconds (None when no finished run of its agent and env exists).
 
     The estimate is the steps still to go times the mean wall seconds per step of finished runs
@@ -264,13 +265,14 @@ def run_status(runs, root, records_dir):
     for run in runs:
         steps = int(run.configs()[1].steps)
         record = records.get(run.run_id)
-        if record is not None and record["steps"] == steps:
+        lacking = [n for n in run.variant_names if n not in (record or {}).get("variants", {})]
+        if record is not None and record["steps"] == steps and not lacking:
             rows.append(dict(run=run, state="done", step=steps, steps=steps, remaining_seconds=0.0,
                              success=record["success"].get("success/mean"), wall_seconds=record["wall_seconds"]))
             continue
         workdir = os.path.join(root, run.run_id)
         logged = [r["step"] for r in metrics_log.read_metrics(workdir)] if os.path.isdir(workdir) else []
-        step = max(logged, default=0)
+        step = steps if record is not None and record["steps"] == steps else max(logged, default=0)
         rates = per_step.get((run.agent, run.preset, run.env_name)) or per_step.get((run.agent, run.preset))
         remaining = None if not rates else float(np.mean(rates)) * max(steps - step, 0)
         rows.append(dict(run=run, state="partial" if step else "queued", step=step, steps=steps,
