@@ -32,7 +32,7 @@ def test_failed_write_keeps_old_file_and_leaves_no_temp(tmp_path):
 
 def test_pair_is_written_only_when_both_files_are_complete(tmp_path):
     train, val = str(tmp_path / "d.npz"), str(tmp_path / "d-val.npz")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="disk on fire"):
         writer.write_dataset_files(train, {"a": np.ones(4)}, val, {"a": _Exploding()})
     assert os.listdir(tmp_path) == []
     writer.write_dataset_files(train, {"a": np.ones(4)}, val, {"a": np.zeros(2)})

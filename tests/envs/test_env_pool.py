@@ -64,22 +64,34 @@ def test_workers_equal_in_process_and_keep_order():
 
 
 def test_auto_reset_same_step():
-    with EnvPool(MAZE, 3, num_workers=2, env_kwargs=dict(max_episode_steps=4)) as pool:
+    # Moving actions, so an episode's last observation differs from its first and from the next
+    # episode's; `reference` runs the same episodes in-process without auto-reset.
+    actions = np.array([[0.6, -0.4], [-0.8, 0.3], [0.2, 0.9]])
+    kwargs = dict(env_kwargs=dict(max_episode_steps=4))
+    with EnvPool(MAZE, 3, num_workers=2, **kwargs) as pool, \
+            EnvPool(MAZE, 3, num_workers=0, **kwargs) as reference_pool:
         pool.reset(range(3), [0, 1, 2], dict(task_id=1))
+        reference_pool.reset(range(3), [0, 1, 2], dict(task_id=1))
         for step in range(1, 9):
             obs, _, terminated, truncated, infos = pool.step(
-                range(3), np.zeros((3, 2)), info_keys=("goal", "success"),
+                range(3), actions, info_keys=("goal", "success"),
                 reset_seeds=[1000 * step + k for k in range(3)], reset_options=dict(task_id=3))
+            last_obs, _, _, last_truncated, last_infos = reference_pool.step(
+                range(3), actions, info_keys=("goal", "success"))
             if step % 4:
                 assert not truncated.any() and "final_obs" not in infos[0]
+                np.testing.assert_array_equal(obs, last_obs)
                 continue
-            assert truncated.all()
-            first, reset_infos = pool.reset(range(3), [1000 * step + k for k in range(3)],
-                                            dict(task_id=3), info_keys=("goal",))
+            assert truncated.all() and last_truncated.all()
+            first, reset_infos = reference_pool.reset(range(3), [1000 * step + k for k in range(3)],
+                                                      dict(task_id=3), info_keys=("goal",))
             np.testing.assert_array_equal(obs, first)  # The new episode's first observation.
-            for info, reset_info in zip(infos, reset_infos):
+            assert not np.allclose(obs, last_obs, atol=1e-3)  # So final_obs below is told from it.
+            for k, (info, reset_info) in enumerate(zip(infos, reset_infos)):
                 np.testing.assert_array_equal(info["goal"], reset_info["goal"])
-                assert info["final_obs"].shape == (2,) and "success" in info["final_info"]
+                # The ended episode's last step, as a plain step without auto-reset returns it.
+                np.testing.assert_array_equal(info["final_obs"], last_obs[k])
+                _assert_same(info["final_info"], last_infos[k])
 
 
 def _wait_until_zombie(pid, timeout=10.0):
@@ -169,6 +181,8 @@ def test_bad_arguments():
         pool.reset([0], [0])
 
 
-def test_worker_count_defaults_to_cores_at_most_envs():
-    assert env_pool.default_num_workers(1) == 1
-    assert env_pool.default_num_workers(1000) == (os.cpu_count() or 1)
+def test_worker_count_defaults_to_cores_at_most_envs(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    assert [env_pool.default_num_workers(n) for n in (1, 3, 4, 5, 1000)] == [1, 3, 4, 4, 4]
+    monkeypatch.setattr(os, "cpu_count", lambda: None)  # Unknown core count: one worker.
+    assert [env_pool.default_num_workers(n) for n in (1, 1000)] == [1, 1]

@@ -48,12 +48,18 @@ def test_manipulation_positions_and_plot(tmp_path):
     fake_env = types.SimpleNamespace(unwrapped=types.SimpleNamespace())
     positions = trajectory_plot.tracked_positions(fake_env, info)
     assert sorted(positions) == ["cube 0", "cube 1", "effector"]
+    np.testing.assert_array_equal(positions["effector"], [0.4, 0.0, 0.3])
+    np.testing.assert_array_equal(positions["cube 0"], [0.5, 0.1, 0.02])
+    np.testing.assert_array_equal(positions["cube 1"], [0.3, -0.1, 0.02])
+    trajectory_plot.tracked_positions(fake_env, info)["cube 0"][0] = 9.0
+    assert info["privileged/block_0_pos"][0] == 0.5  # Copies: the env's info is left alone.
     trajectory = {name: np.stack([p, p + 0.01]) for name, p in positions.items()}
     out = trajectory_plot.plot_trajectories(
         str(tmp_path / "cube.png"), fake_env,
         [_episode(trajectory, {"cube 0": np.array([0.45, 0.0, 0.02])}, False, 0)], "cube")
     with Image.open(out) as image:
         assert image.size == (1100, 500)
+        assert np.asarray(image.convert("L")).std() > 10  # Paths and markers drawn.
 
 
 def test_plot_needs_episodes(tmp_path):

@@ -64,9 +64,19 @@ def test_inverse_and_log_det_share_one_conditioner_call(name, one_pass, stock, f
 
 
 def test_one_dimensional_coupling_conditions_on_nothing_but_its_closure():
-    fn = CountingConditioner(0, 1)
+    fn = CountingConditioner(0, 1, seed=3)  # shift 0.55, log-scale -0.65.
     bijector = bijectors.OnePassRealNVP(0, fn)
     x = tf.constant([[0.5], [-1.0]])
+    # By hand: the conditioner sees only ones, so y = x * exp(tanh(k1)) + tanh(k0) for every row.
+    kernel = fn.kernel.numpy()
+    shift, log_scale = np.tanh(kernel[0, 0]), np.tanh(kernel[0, 1])
+    assert abs(log_scale) > 0.5 and abs(shift) > 0.5  # Not the identity.
+    expected_y = x.numpy() * np.exp(log_scale) + shift
+    np.testing.assert_allclose(bijector.forward(x), expected_y, atol=1e-6)
+    np.testing.assert_allclose(bijector.inverse(tf.constant(expected_y)), x, atol=1e-6)
+    np.testing.assert_allclose(bijector.forward_log_det_jacobian(x, event_ndims=1), [log_scale] * 2, atol=1e-6)
+    np.testing.assert_allclose(bijector.inverse_log_det_jacobian(tf.constant(expected_y), event_ndims=1),
+                               [-log_scale] * 2, atol=1e-6)
     np.testing.assert_allclose(bijector.inverse(bijector.forward(x)), x, atol=1e-6)
 
 

@@ -40,10 +40,30 @@ def test_encoder_paper_default_shapes():
     assert [w.shape[-1] for w in encoder.trainable_weights if len(w.shape) == 2] == [512, 512, 512, 512, 64]
 
 
+def test_encoder_computes_mlp_of_concatenation_by_hand():
+    """y = Dense(SiLU(LayerNorm(Dense(concat(s, g, a))))): the defaults and the input order."""
+    encoder = networks.ConditionEncoder(hidden_dims=(4,), output_dim=2)
+    rng = np.random.default_rng(1)
+    obs, goal, act = (rng.normal(size=(3, n)).astype(np.float32) for n in (2, 3, 1))
+    encoder(obs, goal, act)  # Builds the layers.
+    first, last = encoder.mlp._layers[0], encoder.mlp._layers[-1]
+    last.bias.assign(rng.normal(size=2).astype(np.float32))  # Not zero: the bias must be added.
+    out = encoder(obs, goal, act).numpy()
+    h = np.concatenate([obs, goal, act], -1) @ first.kernel.numpy() + first.bias.numpy()
+    h = (h - h.mean(-1, keepdims=True)) / np.sqrt(h.var(-1, keepdims=True) + 1e-6)
+    expected = (h / (1.0 + np.exp(-h))) @ last.kernel.numpy() + last.bias.numpy()
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+    swapped = encoder(goal[:, :2], np.concatenate([obs, goal[:, 2:]], -1), act).numpy()
+    assert np.abs(swapped - out).max() > 1e-3  # The order of the inputs matters.
+
+
 def test_identity_encoder_is_concatenation():
     encoder = networks.ConditionEncoder(hidden_dims=(), output_dim=None)
     obs, goal = np.ones((2, 3), np.float32), 2 * np.ones((2, 4), np.float32)
     np.testing.assert_array_equal(encoder(obs, goal).numpy(), np.concatenate([obs, goal], -1))
+    actions = 3 * np.ones((2, 1), np.float32)
+    np.testing.assert_array_equal(encoder(obs, goal, actions).numpy(), np.concatenate([obs, goal, actions], -1))
+    np.testing.assert_array_equal(encoder(obs, actions=actions).numpy(), np.concatenate([obs, actions], -1))
     assert encoder.output_size(7) == 7
     assert not encoder.trainable_weights
 

@@ -100,11 +100,21 @@ def test_gaussian_initial_mean_is_small():
 def test_flow_head_is_the_conditional_flow():
     head = networks.FlowHead(3, 4, num_blocks=2, hidden_units=16, init_seed=1)
     head.build()
-    np.testing.assert_allclose(head.log_prob(ACTIONS, CONTEXT).numpy(), head.flow.log_prob(ACTIONS, CONTEXT).numpy())
-    np.testing.assert_allclose(
-        head.mode(CONTEXT).numpy(), head.flow.transform_noise(np.zeros((5, 3), np.float32), CONTEXT).numpy()
-    )
-    np.testing.assert_allclose(head.training_loss(ACTIONS, CONTEXT, SEED).numpy(), -head.log_prob(ACTIONS, CONTEXT).numpy())
+    # Off the initialisation: there the zero-initialised blocks ignore the context and the
+    # flow maps zero noise to zero, so a mode of zeros or a dropped context would go unseen.
+    perturb = np.random.default_rng(2)
+    for w in head.trainable_weights:
+        w.assign(w.numpy() + 0.1 * perturb.standard_normal(w.shape).astype(np.float32))
+    log_prob = head.log_prob(ACTIONS, CONTEXT).numpy()
+    np.testing.assert_allclose(log_prob, head.flow.log_prob(ACTIONS, CONTEXT).numpy(), rtol=1e-6)
+    other_context = head.flow.log_prob(ACTIONS, np.roll(CONTEXT, 1, axis=0)).numpy()
+    assert np.abs(other_context - log_prob).max() > 1e-2  # The context matters.
+    mode = head.mode(CONTEXT).numpy()
+    assert np.abs(mode).min(axis=1).max() > 1e-2 and not np.allclose(mode, mode[:1])
+    np.testing.assert_allclose(mode, head.flow.transform_noise(np.zeros((5, 3), np.float32), CONTEXT).numpy(),
+                               rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(head.sample(CONTEXT, SEED).numpy(), head.flow.sample(CONTEXT, seed=SEED).numpy())
+    np.testing.assert_allclose(head.training_loss(ACTIONS, CONTEXT, SEED).numpy(), -log_prob, rtol=1e-6)
 
 
 def test_flow_head_ablation_switches_remove_linear_flows_and_layer_norms():
