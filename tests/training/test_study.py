@@ -230,3 +230,9 @@ def test_differences_pair_seeds_and_skip_unpaired_ones():
     # Seeds 0 and 1 only: differences 0.5 and 0.1, mean 0.3, std 0.2; nothing to pair on maze.
     assert rows == ["| cube | abl | +0.300 ± 0.200 | +0.50, +0.10 | 2 |"]
     assert study.differences_table(records, study.Differences("effects", "full", ("missing",))) == ""
+
+
+def test_one_seed_shows_its_value_without_a_spread():
+    assert study.mean_std([0.3]) == "0.300" and study.mean_std([0.2, 0.4]) == "0.300 ± 0.100"
+    assert study.mean_std([0.25], signed=True) == "+0.250"
+    assert "| gc | 0.300 | 1 |" in study.records_table([_record("maze", "gc", 0, 0.3)])

@@ -303,6 +303,13 @@ def load_records(records_dir):
     return expand_variants([jsonio.read_json(p) for p in sorted(glob.glob(os.path.join(records_dir, "*.json")))])
 
 
+def mean_std(values, signed=False):
+    """"mean ± std" over seeds to 3 decimals; the mean alone for one seed (a std of one value says nothing)."""
+    values = np.asarray(values, dtype=float)
+    mean = f"{values.mean():+.3f}" if signed else f"{values.mean():.3f}"
+    return mean if values.size == 1 else f"{mean} ± {values.std():.3f}"
+
+
 def records_table(records, labels=None, published=None):
     """Markdown tables, one per env: success mean ± std over seeds per label, seeds, steps, wall minutes.
 
@@ -336,12 +343,12 @@ def records_table(records, labels=None, published=None):
             if online:
                 cover = [r.get("collection", {}).get("collection/coverage", float("nan")) for r in rs]
                 env_steps = sorted({int(r.get("collection", {}).get("collection/env_steps", 0)) for r in rs})
-                cells = f" {np.mean(cover):.3f} ± {np.std(cover):.3f} | {'/'.join(str(e) for e in env_steps)} |"
+                cells = f" {mean_std(cover)} | {'/'.join(str(e) for e in env_steps)} |"
             if curves:
                 best = [max([s for _, s in r.get("learning_curve") or ()] + [v]) for r, v in zip(rs, values)]
-                cells += f" {np.mean(best):.3f} ± {np.std(best):.3f} |"
+                cells += f" {mean_std(best)} |"
             lines.append(
-                f"| {label} | {np.mean(values):.3f} ± {np.std(values):.3f} |{cells} {len(rs)} | "
+                f"| {label} | {mean_std(values)} |{cells} {len(rs)} | "
                 f"{'/'.join(str(s) for s in steps)} | {np.mean([r['wall_seconds'] for r in rs]) / 60:.1f} | "
                 + ", ".join(f"{v:.2f}" for v in values) + " |"
                 + (_published_cell(reference.get(label)) if reference else ""))
@@ -405,7 +412,7 @@ def decomposition_table(records, decomposition):
             y[1, 1] - y[0, 1],
             y[1, 0] - y[0, 0],
         ]
-        lines.append(f"| {env_name} | " + " | ".join(f"{c.mean():+.3f} ± {c.std():.3f}" for c in columns)
+        lines.append(f"| {env_name} | " + " | ".join(mean_std(c, signed=True) for c in columns)
                      + f" | {len(seeds)} |")
     return "\n".join(lines)
 
@@ -443,7 +450,7 @@ def differences_table(records, differences):
             if not seeds:
                 continue
             gaps = np.array([reference[s] - other[s] for s in seeds])
-            lines.append(f"| {env_name} | {label} | {gaps.mean():+.3f} ± {gaps.std():.3f} | "
+            lines.append(f"| {env_name} | {label} | {mean_std(gaps, signed=True)} | "
                          + ", ".join(f"{g:+.2f}" for g in gaps) + f" | {len(seeds)} |")
     return "\n".join(lines) if len(lines) > 3 else ""  # No pair yet: no table.
 
