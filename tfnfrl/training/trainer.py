@@ -139,7 +139,7 @@ class Trainer:
         result}} when there are variants. `main=False` / `variants=[names]` evaluate only those (a
         resumed run making up what a kill interrupted; None: every variant)."""
         result = self._evaluate_policy(agent, step, log, "evaluation/") if main else {}
-        if self.variants is not None and self.variants.names:
+        if self.variant_names:
             result["variants"] = {name: self._evaluate_policy(variant, step, log, eval_variants.metric_prefix(name))
                                   for name, variant in self.variants.synced(agent, variants)}
         return result
@@ -207,6 +207,11 @@ class Trainer:
             if self.evaluator is not None:
                 self.evaluator.close()
 
+    @property
+    def variant_names(self):
+        """The evaluation variants' names ([] when there are none, or no evaluator: e.g. online runs)."""
+        return self.variants.names if self.variants is not None else []
+
     def _missed_evaluation(self, step):
         """(main evaluation missing, [variant names missing]) at a periodic evaluation `step`."""
         cfg = self.config
@@ -214,7 +219,7 @@ class Trainer:
             return False, []
         logged = {key for r in metrics_log.read_metrics(self.workdir) if r["step"] == step for key in r}
         return ("evaluation/success/mean" not in logged,
-                [n for n in self.variants.names if eval_variants.metric_prefix(n) + "success/mean" not in logged])
+                [n for n in self.variant_names if eval_variants.metric_prefix(n) + "success/mean" not in logged])
 
     def _final_evaluation(self, agent, log):
         """The final evaluation: read from eval_final.json when the run finished before, with any
@@ -226,7 +231,7 @@ class Trainer:
         if result.get("step") != self.config.steps:
             result = self.evaluate(agent, self.config.steps, log, variants=[])
             self.write_final(result, self.config.steps)  # Before the variants: a kill during them keeps it.
-        missing = [n for n in self.variants.names if n not in result.get("variants", {})]
+        missing = [n for n in self.variant_names if n not in result.get("variants", {})]
         if missing:
             variants = dict(result.get("variants", {}))
             variants.update(self.evaluate(agent, self.config.steps, log, main=False, variants=missing)["variants"])
