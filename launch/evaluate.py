@@ -30,6 +30,9 @@ _DETERMINISTIC = flags.DEFINE_bool(
 _VIDEO_DIR = flags.DEFINE_string("video_dir", None, "If set, render one episode per task there (needs MUJOCO_GL=egl/osmesa).")
 _OUTPUT = flags.DEFINE_string("output", None, "Result JSON path; default: <workdir>/eval_step<step>.json.")
 _PROGRESS = flags.DEFINE_bool("progress", True, "Show a progress bar.")
+_NONFINITE = flags.DEFINE_enum(
+    "nonfinite_actions", "fail", ["fail", "raise"],
+    "A NaN/inf action: fail (that episode fails and is counted, as in training) | raise (stop, naming task and step).")
 
 
 def main(argv):
@@ -51,7 +54,7 @@ def main(argv):
     policy = run.agent.policy.policy_fn(seed=seed, deterministic=_DETERMINISTIC.value)
     result = evaluate(
         policy, config.env_name, task_ids=tasks, episodes_per_task=episodes, seed=seed,
-        video_dir=_VIDEO_DIR.value, progress=_PROGRESS.value,
+        video_dir=_VIDEO_DIR.value, progress=_PROGRESS.value, nonfinite_actions=_NONFINITE.value,
     )
     result.update(step=run.step, checkpoint=run.checkpoint, agent=run.agent_config.agent_name, env_name=config.env_name)
     output = _OUTPUT.value or os.path.join(_WORKDIR.value, f"eval_step{run.step}.json")
@@ -59,6 +62,8 @@ def main(argv):
     print(f"\n{run.agent_config.agent_name} on {config.env_name}, checkpoint step {run.step}, "
           f"{episodes} episodes per task:")
     print(report.success_table({run.agent_config.agent_name: result}))
+    if result.get("nonfinite_episodes/total"):
+        print(f"{result['nonfinite_episodes/total']} episodes ended on a non-finite action and count as failures.")
     print(f"Wrote {output}")
 
 

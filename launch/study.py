@@ -29,7 +29,10 @@ _MAX_RUNS = flags.DEFINE_integer("max_runs", None, "Train at most this many runs
 _PLOT = flags.DEFINE_string("plot", None, "With --report: write the learning curves PNG here.")
 _WRITE = flags.DEFINE_string("write", None, "With --report: also replace the study's generated block in this markdown "
                               "file (e.g. RESULTS.md; between the markers tfnfrl.training.study.generated_markers).")
-_STATUS = flags.DEFINE_bool("status", False, "Only print each run's state (done / partial / queued) and the time left.")
+_STATUS = flags.DEFINE_bool("status", False, "Only print each run's state (done / failed / partial / queued) and the "
+                             "time left.")
+_RETRY_FAILED = flags.DEFINE_bool("retry_failed", False, "Rerun runs with a failure record (a diverged loss), "
+                                  "resuming from their last checkpoint; default: skip them.")
 
 
 def main(argv):
@@ -41,11 +44,13 @@ def main(argv):
     name, runs = grid.study, grid.runs
     records_dir = _RECORDS.value or os.path.join("results", "runs", name)
     if _REPORT.value:
-        records = study.load_records(records_dir)
+        records, failures = study.load_records(records_dir), study.load_failures(records_dir)
         if not records:
             sys.exit(f"ERROR: no records in {records_dir}.")
         finished = sum(1 for r in records if not r.get("variant_of"))
-        report = f"{finished} of {len(runs)} runs of {name} have records.\n" + study.report_markdown(records, grid)
+        failed = f" ({len(failures)} more failed: listed below the tables)" if failures else ""
+        report = (f"{finished} of {len(runs)} runs of {name} have records{failed}.\n"
+                  + study.report_markdown(records, grid, failures))
         print(report)
         if _PLOT.value:
             print(f"\nPlot: {study.plot_learning_curves(records, _PLOT.value, title=name)}")
@@ -69,7 +74,7 @@ def main(argv):
         return
     try:
         study.run_grid(runs, root, records_dir, study=name, log=lambda m: print(m, flush=True),
-                       max_runs=_MAX_RUNS.value)
+                       max_runs=_MAX_RUNS.value, retry_failed=_RETRY_FAILED.value)
     except (FileNotFoundError, ValueError, trainer.NonFiniteLossError) as error:
         sys.exit(f"ERROR: {error}")
 

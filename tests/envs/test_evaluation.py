@@ -325,3 +325,41 @@ def test_killed_worker_names_env_task_and_episode(maze_policy):
         assert part in message
     with pytest.raises(RuntimeError, match="closed"):
         evaluator(maze_policy, task_ids=(1,), progress=False)
+
+
+def test_non_finite_actions_can_fail_their_episode_instead():
+    # nonfinite_actions="fail": the episode ends there, unsuccessful and unstepped; the others go on.
+    calls = []
+
+    def policy(observations, goals):
+        calls.append(None)
+        actions = np.zeros((3, 2), dtype=np.float32)
+        if len(calls) == 5:  # Lockstep step 4 of task 2 (the first task evaluated).
+            actions[1] = np.inf
+        return actions
+
+    result = evaluate(policy, MAZE, task_ids=(2, 3), episodes_per_task=3, progress=False,
+                      env_kwargs=dict(max_episode_steps=10), nonfinite_actions="fail")
+    assert result["episode_lengths"] == {"task2": [10, 4, 10], "task3": [10, 10, 10]}
+    assert result["episode_success"]["task2"][1] == 0.0
+    assert (result["nonfinite_episodes/task2"], result["nonfinite_episodes/task3"],
+            result["nonfinite_episodes/total"]) == (1, 0, 1)
+    # The default keeps the result's keys as they were.
+    plain = evaluate(lambda o, g: np.zeros((3, 2), np.float32), MAZE, task_ids=(2,), episodes_per_task=3,
+                     progress=False, env_kwargs=dict(max_episode_steps=3))
+    assert not any(k.startswith("nonfinite") for k in plain)
+
+
+def test_a_task_whose_every_episode_fails_at_once_ends_with_no_env_step():
+    result = evaluate(lambda o, g: np.full((2, 2), np.nan, np.float32), MAZE, task_ids=(1,), episodes_per_task=2,
+                      progress=False, env_kwargs=dict(max_episode_steps=10), nonfinite_actions="fail")
+    assert result["episode_lengths"] == {"task1": [0, 0]} and result["success/task1"] == 0.0
+    assert result["nonfinite_episodes/total"] == 2
+
+
+def test_unknown_nonfinite_mode_is_refused_before_any_episode():
+    calls = []
+    with pytest.raises(ValueError, match=r"Unknown nonfinite_actions 'skip'; expected one of \('raise', 'fail'\)"):
+        evaluate(lambda o, g: calls.append(None), MAZE, task_ids=(1,), episodes_per_task=1, progress=False,
+                 env_kwargs=dict(max_episode_steps=3), nonfinite_actions="skip")
+    assert not calls

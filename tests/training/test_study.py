@@ -10,6 +10,13 @@ from tfnfrl import jsonio
 from tfnfrl.training import metrics_log, study, trainer
 
 
+def dict_update(config, **fields):
+    """A copy of ConfigDict `config` with `fields` set."""
+    config = config.copy_and_resolve_references()
+    config.update(fields)
+    return config
+
+
 def _grid(data_dir):
     run = {"steps": 20, "dataset_dir": data_dir, "eval_episodes": 1, "eval_tasks": (1,), "log_every": 10}
     return [study.Run.make("gcbc", ENV, seed=s, preset="tiny", run=run) for s in (0, 1)]
@@ -236,3 +243,54 @@ def test_one_seed_shows_its_value_without_a_spread():
     assert study.mean_std([0.3]) == "0.300" and study.mean_std([0.2, 0.4]) == "0.300 ± 0.100"
     assert study.mean_std([0.25], signed=True) == "+0.250"
     assert "| gc | 0.300 | 1 |" in study.records_table([_record("maze", "gc", 0, 0.3)])
+
+
+def test_a_failing_run_is_recorded_as_failed_and_the_grid_goes_on(tiny_data_dir, tmp_path, monkeypatch):
+    runs = _grid(tiny_data_dir)
+    root, records = str(tmp_path / "runs"), str(tmp_path / "records")
+    real_train = trainer.train
+
+    def diverging_seed0(agent_config, run_config, workdir):
+        if run_config.seed == 0:  # Trains to update 10, then "diverges".
+            real_train(agent_config, dict_update(run_config, steps=10), workdir)
+            raise trainer.DivergenceError("critic/q_abs_max=1e9 at step 15; last good checkpoint ckpt-10")
+        return real_train(agent_config, run_config, workdir)
+
+    monkeypatch.setattr(study.trainer, "train", diverging_seed0)
+    messages = []
+    assert study.run_grid(runs, root, records, study="toy", log=messages.append) == 2
+    assert any(m.startswith("[1/2] FAILED, recorded, going on") and "DivergenceError" in m for m in messages)
+    assert [r["seed"] for r in study.load_records(records)] == [1]
+    (failure,) = study.load_failures(records)
+    assert (failure["seed"], failure["steps"], failure["failed"]["type"]) == (0, 10, "DivergenceError")
+    assert failure["wall_seconds"] > 0
+    report = study.report_markdown(study.load_records(records), study.Grid("toy", runs, [], []),
+                                   study.load_failures(records))
+    assert re.search(r"- gcbc, pointmaze-medium-navigate-v0, seed 0, at update 10: DivergenceError: critic/q_abs_max",
+                     report)
+    rows = study.run_status(runs, root, records)
+    assert [r["state"] for r in rows] == ["failed", "done"]
+    assert "1 of 2 runs done, 1 failed" in study.status_text(rows)
+    # Later turns skip it; retry_failed resumes it from its checkpoint at update 10.
+    messages.clear()
+    assert study.run_grid(runs, root, records, log=messages.append) == 0
+    assert messages[0].startswith("[1/2] failed earlier, skipped")
+    monkeypatch.setattr(study.trainer, "train", real_train)
+    assert study.run_grid(runs, root, records, log=messages.append, retry_failed=True) == 1
+    assert not study.load_failures(records)
+    assert sorted(r["seed"] for r in study.load_records(records)) == [0, 1]
+    # Resumed, not restarted: the first invocation's final evaluation at update 10 is still logged.
+    rows = metrics_log.read_metrics(os.path.join(root, runs[0].run_id))
+    assert [(r["step"], "evaluation/success/mean" in r) for r in rows] == [(10, False), (10, True), (20, False),
+                                                                           (20, True)]
+
+
+def test_final_evaluations_with_non_finite_actions_are_named_under_the_tables():
+    base = dict(env_name=ENV, seed=0, steps=20, wall_seconds=1.0, success={"success/mean": 0.1})
+    records = [dict(base, run_id="a", label="nf", nonfinite_episodes=3,
+                    variants={"v": dict(success={"success/mean": 0.0}, learning_curve=[], nonfinite_episodes=5)}),
+               dict(base, run_id="b", label="gcbc", nonfinite_episodes=0)]
+    note = study.nonfinite_markdown(records)
+    assert f"- nf, {ENV}, seed 0: 3 episodes" in note and f"- nf@v, {ENV}, seed 0: 5 episodes" in note
+    assert "gcbc" not in note
+    assert study.nonfinite_markdown(records[1:]) == ""

@@ -8,7 +8,9 @@ import pytest
 import tensorflow as tf
 
 from tests.training.conftest import ENV, tiny_agent_config, tiny_run
+from tfnfrl import envs
 from tfnfrl.agents import bc_agent
+from tfnfrl.agents import policy as policy_lib
 from tfnfrl.data.generation import generate_dataset
 from tfnfrl.training import metrics_log, restore, trainer
 
@@ -128,3 +130,42 @@ def test_invalid_eval_tasks_are_refused_before_training(tiny_data_dir, tmp_path)
     with pytest.raises(ValueError, match=r"eval_tasks=\[1, 9\]"):
         trainer.train(tiny_agent_config(), tiny_run(tiny_data_dir, eval_episodes=1, eval_tasks=(1, 9)), workdir)
     assert not os.path.exists(os.path.join(workdir, "checkpoints"))
+
+
+def _nan_on_third_call(monkeypatch):
+    """Makes every policy_fn return a NaN action for episode 0 on its third call."""
+    original = policy_lib.Policy.policy_fn
+
+    def policy_fn(self, seed=0, deterministic=None):
+        act, calls = original(self, seed=seed, deterministic=deterministic), []
+
+        def nan_once(observations, goals):
+            actions = np.array(act(observations, goals))
+            calls.append(None)
+            if len(calls) == 3:
+                actions[0] = np.nan
+            return actions
+
+        return nan_once
+
+    monkeypatch.setattr(policy_lib.Policy, "policy_fn", policy_fn)
+
+
+def test_a_non_finite_action_fails_its_episode_and_the_run_goes_on(tiny_data_dir, tmp_path, monkeypatch):
+    _nan_on_third_call(monkeypatch)
+    evaluating = dict(eval_episodes=2, eval_tasks=(1,), eval_every=10)
+    workdir = str(tmp_path / "fail")
+    result = trainer.train(tiny_agent_config(), tiny_run(tiny_data_dir, **evaluating), workdir)
+    assert result["nonfinite_episodes/total"] == 1 and result["episode_lengths"]["task1"][0] == 2
+    assert result["episode_success"]["task1"][0] == 0.0
+    logged = [(r["step"], r["evaluation/nonfinite_episodes/total"]) for r in metrics_log.read_metrics(workdir)
+              if "evaluation/nonfinite_episodes/total" in r]
+    assert logged == [(10, 1), (20, 1)]
+    # nonfinite_actions=raise stops the run at its first evaluation, naming where; update 10 is saved.
+    workdir = str(tmp_path / "raise")
+    with pytest.raises(envs.NonFiniteActionError, match=r"task 1, step 2, for episodes \[0\]"):
+        trainer.train(tiny_agent_config(), tiny_run(tiny_data_dir, nonfinite_actions="raise", **evaluating), workdir)
+    assert tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints")).endswith("ckpt-10")
+    with pytest.raises(ValueError, match=r"Unknown nonfinite_actions 'ignore'; expected one of \('raise', 'fail'\)"):
+        trainer.Trainer(tiny_agent_config(), tiny_run(tiny_data_dir, nonfinite_actions="ignore"), str(tmp_path / "x"))
+    assert not os.path.exists(tmp_path / "x")

@@ -7,11 +7,12 @@ names the supported envs.
 """
 
 from tfnfrl.envs.env_pool import EnvPool, EnvSpec
-from tfnfrl.envs.evaluation import Evaluator, NonFiniteActionError, evaluate, scalar_metrics
+from tfnfrl.envs.evaluation import NONFINITE_ACTIONS, Evaluator, NonFiniteActionError, evaluate, scalar_metrics
 from tfnfrl.envs.seeding import episode_seed
 from tfnfrl.envs.worker_process import WorkerError
 
 __all__ = [
+    "NONFINITE_ACTIONS",
     "EnvPool",
     "EnvSpec",
     "Evaluator",

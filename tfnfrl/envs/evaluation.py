@@ -37,6 +37,9 @@ from tfnfrl.envs import video as video_lib
 
 # The five evaluation tasks every OGBench goal-conditioned env defines.
 DEFAULT_TASK_IDS = (1, 2, 3, 4, 5)
+# What a NaN or infinite action for a running episode does: raise NonFiniteActionError, or end
+# that episode there as a failure (counted in "nonfinite_episodes/..."; the env is not stepped).
+NONFINITE_ACTIONS = ("raise", "fail")
 
 
 class NonFiniteActionError(ValueError):
@@ -135,10 +138,11 @@ class Evaluator:
             raise ValueError(f"task_ids has duplicates: {task_ids!r}")
         return [int(task_id) for task_id in task_ids]
 
-    def _policy_actions(self, policy_fn, observations, goals, active, task_id, step):
+    def _policy_actions(self, policy_fn, observations, goals, active, task_id, step, nonfinite_actions):
         """Calls the policy once for the whole batch and validates its actions.
 
-        Returns float32 [N, *action_shape], clipped to the action bounds.
+        Returns (float32 [N, *action_shape] clipped to the action bounds, bool [N]: the running
+        episodes whose actions were non-finite, all False unless `nonfinite_actions` is "fail").
         """
         num = self.episodes_per_task
         expected = (num,) + self.action_shape
@@ -159,13 +163,13 @@ class Evaluator:
             )
         finite = np.isfinite(actions.reshape(num, -1)).all(axis=1)
         bad = np.flatnonzero(active & ~finite)
-        if bad.size:
+        if bad.size and nonfinite_actions == "raise":
             raise NonFiniteActionError(
                 f"policy_fn returned non-finite actions in {self.env_name}, task {task_id}, "
                 f"step {step}, for episodes {bad.tolist()} (first: {actions[bad[0]].tolist()})."
             )
         # OGBench clips continuous actions to [-1, 1] before stepping (finished rows: harmless).
-        return np.clip(actions, self.action_low, self.action_high)
+        return np.clip(actions, self.action_low, self.action_high), active & ~finite
 
     @contextlib.contextmanager
     def _name_failures(self, task_id, seed, where):
@@ -177,11 +181,12 @@ class Evaluator:
                 f"Evaluation of {self.env_name} task {task_id} (seed {seed}) failed {where}; "
                 f"episode k runs in env index k. {error}") from error
 
-    def _run_task(self, policy_fn, task_id, seed, render_set, record_set, frame_skip, bar):
+    def _run_task(self, policy_fn, task_id, seed, render_set, record_set, frame_skip, bar, nonfinite_actions):
         """Runs the N episodes of one task in lockstep (episode k in env k of the pool).
 
-        Returns dict with success [N] float, lengths [N] int, seeds [N] int, frames
-        {episode: list of uint8 frames}, trajectories {episode: dict}.
+        Returns dict with success [N] float, lengths [N] int, nonfinite [N] bool (ended on a
+        non-finite action), seeds [N] int, frames {episode: list of uint8 frames}, trajectories
+        {episode: dict}.
         """
         num = self.episodes_per_task
         pool = self.pool
@@ -212,6 +217,7 @@ class Evaluator:
         active = np.ones(num, dtype=bool)
         lengths = np.zeros(num, dtype=np.int64)
         success = np.zeros(num, dtype=np.float64)
+        nonfinite = np.zeros(num, dtype=bool)
         step = 0
         while active.any():
             if step >= self.max_episode_steps + 1:
@@ -219,8 +225,13 @@ class Evaluator:
                     f"Episodes of {self.env_name} task {task_id} did not end after {step} steps "
                     f"(max_episode_steps={self.max_episode_steps})."
                 )
-            actions = self._policy_actions(policy_fn, observations, goals, active, task_id, step)
+            actions, failed = self._policy_actions(policy_fn, observations, goals, active, task_id, step,
+                                                   nonfinite_actions)
+            nonfinite |= failed
+            active &= ~failed  # Their episodes end here, unsuccessful (success stays 0).
             running = np.flatnonzero(active)
+            if not running.size:
+                break
             with self._name_failures(task_id, seed, f"at lockstep step {step}"):
                 obs, _, terminated, truncated, infos = pool.step(
                     running, actions[running], info_keys=("success",) + track)
@@ -246,7 +257,7 @@ class Evaluator:
             trajectory["positions"] = {n: np.stack(p) for n, p in trajectory["positions"].items()}
             trajectory["success"] = bool(success[k])
             trajectory["episode"] = int(k)
-        return dict(success=success, lengths=lengths, seeds=seeds, frames=frames,
+        return dict(success=success, lengths=lengths, nonfinite=nonfinite, seeds=seeds, frames=frames,
                     trajectories=trajectories)
 
     def _write_media(self, task_id, run, video_dir, video_fps, video_format, plot_dir):
@@ -283,9 +294,12 @@ class Evaluator:
         video_fps=15,
         plot_dir=None,
         plot_episodes=3,
+        nonfinite_actions="raise",
     ):
         """Evaluates `policy_fn` on the given tasks; see `evaluate` for arguments and result."""
         task_ids = self._task_ids(task_ids)
+        if nonfinite_actions not in NONFINITE_ACTIONS:
+            raise ValueError(f"Unknown nonfinite_actions {nonfinite_actions!r}; expected one of {NONFINITE_ACTIONS}.")
         seed = _check_int("seed", seed, 0)
         if not callable(policy_fn):
             raise ValueError(f"policy_fn must be callable. Received: {policy_fn!r}")
@@ -320,6 +334,7 @@ class Evaluator:
                     bar.set_postfix_str(f"task {task_id}")
                     per_task[task_id] = self._run_task(
                         policy_fn, task_id, seed, render_set, record_set, video_frame_skip, bar,
+                        nonfinite_actions,
                     )
                     bar.set_postfix_str(
                         f"task {task_id} success {per_task[task_id]['success'].mean():.2f}"
@@ -337,6 +352,10 @@ class Evaluator:
             result[f"success/task{task_id}"] = float(run["success"].mean())
             result[f"length/task{task_id}"] = float(run["lengths"].mean())
         result["success/mean"] = float(np.mean([result[f"success/task{t}"] for t in task_ids]))
+        if nonfinite_actions == "fail":
+            for task_id in task_ids:
+                result[f"nonfinite_episodes/task{task_id}"] = int(per_task[task_id]["nonfinite"].sum())
+            result["nonfinite_episodes/total"] = int(sum(per_task[t]["nonfinite"].sum() for t in task_ids))
         result["episodes_per_task"] = self.episodes_per_task
         result["time/seconds"] = float(time.perf_counter() - start)
         result["task_ids"] = list(task_ids)
@@ -377,6 +396,7 @@ def evaluate(
     video_fps=15,
     plot_dir=None,
     plot_episodes=3,
+    nonfinite_actions="raise",
 ):
     """Success of `policy_fn` on OGBench's evaluation tasks (the protocol in the module docstring).
 
@@ -403,6 +423,10 @@ def evaluate(
       plot_dir: if set, write `plot_dir/task{t}_trajectories.png` with the paths of the first
         `plot_episodes` episodes (maze: agent xy vs goal; manipulation: effector and cubes vs
         cube goals). Headless, no OpenGL needed.
+      nonfinite_actions: "raise" (NonFiniteActionError naming the task, step and episodes: a
+        policy_fn bug) or "fail": that episode ends there as a failure, unstepped, counted in
+        "nonfinite_episodes/..." (a learned policy's rare overflow, e.g. a flow's tail sample,
+        which must not stop a training run; the trainer's default, `run.nonfinite_actions`).
 
     Returns:
       dict with
@@ -413,6 +437,8 @@ def evaluate(
         "task_ids": list[int]; "task_names": {"task{t}": OGBench task name};
         "episode_success": {"task{t}": list[float] per episode (0.0 or 1.0)};
         "episode_lengths": {"task{t}": list[int]}; "episode_seeds": {"task{t}": list[int]};
+        with nonfinite_actions="fail", also "nonfinite_episodes/task{t}" and
+        "nonfinite_episodes/total": int, episodes ended on a non-finite action;
         "videos": list of written video paths; "plots": list of written PNG paths.
       `scalar_metrics(result)` keeps the numeric entries for a metrics logger.
     """
@@ -431,6 +457,7 @@ def evaluate(
             video_fps=video_fps,
             plot_dir=plot_dir,
             plot_episodes=plot_episodes,
+            nonfinite_actions=nonfinite_actions,
         )
     finally:
         evaluator.close()

@@ -22,6 +22,9 @@ def get_run_config():
     config.eval_every = 100_000  # Evaluate every this many updates (and at the end); 0: only at the end.
     config.eval_episodes = 50  # Episodes per evaluation task (the paper: 50); 0: no evaluation.
     config.eval_tasks = (1, 2, 3, 4, 5)  # OGBench evaluation task ids (singletask envs use their own task).
+    # A NaN/inf action in an evaluation episode: fail (that episode fails, counted in
+    # evaluation/nonfinite_episodes/...) | raise (stop the run: for debugging a policy).
+    config.nonfinite_actions = "fail"
     # {name: {acting field: value}}: also evaluate the trained weights acting so (tfnfrl.training.eval_variants).
     config.eval_variants = ml_collections.ConfigDict()
     config.eval_workers = ml_collections.config_dict.placeholder(int)  # Env worker processes (evaluation, online collection); None: min(cores, envs).
@@ -41,6 +44,7 @@ def get_run_config():
 RESUMABLE_FIELDS = (
     "steps", "eval_every", "eval_episodes", "eval_tasks", "eval_variants", "eval_workers", "log_every", "checkpoint_every",
     "keep_checkpoints", "strategy", "jit_compile", "progress", "dataset_dir", "data_source", "tpu", "steps_per_loop",
+    "nonfinite_actions",
 )
 INPUTS = ("numpy", "graph")
 

@@ -20,6 +20,7 @@ import time
 import numpy as np
 
 from tfnfrl import agents
+from tfnfrl import envs
 from tfnfrl import jsonio
 from tfnfrl.training import metrics_log
 from tfnfrl.training import presets
@@ -33,6 +34,9 @@ RECORD_FORMAT = 1
 BUDGET_FIELDS = ("steps", "eval_every", "log_every", "checkpoint_every", "keep_checkpoints", "eval_workers",
                  "eval_variants", "progress")
 _WALL_FILE = "study_wall.json"  # Wall seconds of earlier (interrupted) invocations of a run.
+# What a run can raise that says "this configuration fails" rather than "the code or machine is
+# broken": the study records the failure (a record with `failed`) and goes on with the next run.
+RUN_FAILURES = (trainer.NonFiniteLossError, envs.NonFiniteActionError)
 
 
 _PATH_SAFE = str.maketrans({"[": "(", "]": ")", "*": "_", "?": "_", " ": "-"})
@@ -181,8 +185,10 @@ def run_one(run, root, records_dir, study="study"):
         success={k: v for k, v in result.items() if k.startswith("success/")},
         collection={k: v for k, v in result.items() if k.startswith("collection/")},
         episodes_per_task=result.get("episodes_per_task"), learning_curve=learning_curve(workdir),
+        nonfinite_episodes=int(result.get("nonfinite_episodes/total", 0)),
         variants={name: dict(success={k: v for k, v in variant.items() if k.startswith("success/")},
-                             learning_curve=variant_curves(workdir).get(name, []))
+                             learning_curve=variant_curves(workdir).get(name, []),
+                             nonfinite_episodes=int(variant.get("nonfinite_episodes/total", 0)))
                   for name, variant in result.get("variants", {}).items()},
         coverage_curve=coverage_curve(workdir),
         final_training=last_metrics(workdir, "training/"), final_validation=last_metrics(workdir, "validation/"),
@@ -192,10 +198,31 @@ def run_one(run, root, records_dir, study="study"):
     return record
 
 
-def run_grid(runs, root, records_dir, study="study", log=print, max_runs=None):
+def failure_record(run, root, records_dir, error, study="study"):
+    """Write (and return) the record of a run that raised `error` (one of `RUN_FAILURES`): its
+    identity, the last step it logged, the error, and no success. `run_grid` skips such runs until
+    asked to retry; `report_markdown` lists them under the tables."""
+    workdir = os.path.join(root, run.run_id)
+    logged = [r["step"] for r in metrics_log.read_metrics(workdir)] if os.path.isdir(workdir) else []
+    wall_path = os.path.join(workdir, _WALL_FILE)
+    record = dict(
+        format=RECORD_FORMAT, study=study, run_id=run.run_id, label=run.label or run.agent, agent=run.agent,
+        env_name=run.env_name, seed=run.seed, preset=run.preset,
+        overrides=dict(config=dict(run.config), run=dict(run.run)), steps=max(logged, default=0),
+        wall_seconds=round(jsonio.read_json(wall_path)["seconds"], 1) if os.path.exists(wall_path) else None,
+        git_commit=git_commit(), failed=dict(type=type(error).__name__, error=str(error)),
+    )
+    jsonio.write_json(os.path.join(records_dir, f"{run.run_id}.json"), record)
+    return record
+
+
+def run_grid(runs, root, records_dir, study="study", log=print, max_runs=None, retry_failed=False):
     """Train every run without a record at its `steps`, in order; returns the number trained now.
 
     `max_runs` stops after training that many (None: all), so studies can take turns in a queue.
+    A run raising one of `RUN_FAILURES` (a diverged loss, a non-finite action under
+    `nonfinite_actions="raise"`) gets a failure record and the grid goes on; later calls skip it
+    unless `retry_failed` (it then resumes from its last checkpoint).
 
     A record at fewer steps (the grid's budget was raised) is extended: the run resumes from its
     last checkpoint, which equals training the longer run from scratch when no learning rate
@@ -208,6 +235,12 @@ def run_grid(runs, root, records_dir, study="study", log=print, max_runs=None):
         record_path = os.path.join(records_dir, f"{run.run_id}.json")
         steps = int(run.configs()[1].steps)
         record = jsonio.read_json(record_path) if os.path.exists(record_path) else None
+        if record is not None and record.get("failed"):
+            if not retry_failed:
+                log(f"[{i + 1}/{len(runs)}] failed earlier, skipped (retry_failed to rerun): {run.run_id}: "
+                    f"{record['failed']['error']}")
+                continue
+            record = None
         recorded = record["steps"] if record else None
         lacking = [n for n in run.variant_names if n not in (record or {}).get("variants", {})]
         if recorded == steps and not lacking:
@@ -219,10 +252,15 @@ def run_grid(runs, root, records_dir, study="study", log=print, max_runs=None):
         verb = ("training" if recorded is None else f"extending from {recorded} updates:" if recorded != steps
                 else f"evaluating variants {lacking} (added after it finished: final weights only) of")
         log(f"[{i + 1}/{len(runs)}] {verb} {run.run_id} ...")
-        record = run_one(run, root, records_dir, study)
+        trained += 1
+        try:
+            record = run_one(run, root, records_dir, study)
+        except RUN_FAILURES as error:
+            failure_record(run, root, records_dir, error, study)
+            log(f"[{i + 1}/{len(runs)}] FAILED, recorded, going on: {run.run_id}: {type(error).__name__}: {error}")
+            continue
         log(f"[{i + 1}/{len(runs)}] {run.run_id}: success {record['success'].get('success/mean')} "
             f"in {record['wall_seconds'] / 60:.1f} min")
-        trained += 1
     return trained
 
 
@@ -258,6 +296,8 @@ def run_status(runs, root, records_dir):
         records[record["run_id"]] = record
     per_step = {}
     for record in records.values():
+        if record.get("failed"):
+            continue
         rate = record["wall_seconds"] / max(record["steps"], 1)
         per_step.setdefault((record["agent"], record["preset"], record["env_name"]), []).append(rate)
         per_step.setdefault((record["agent"], record["preset"]), []).append(rate)
@@ -266,6 +306,10 @@ def run_status(runs, root, records_dir):
         steps = int(run.configs()[1].steps)
         record = records.get(run.run_id)
         lacking = [n for n in run.variant_names if n not in (record or {}).get("variants", {})]
+        if record is not None and record.get("failed"):
+            rows.append(dict(run=run, state="failed", step=record["steps"], steps=steps, remaining_seconds=0.0,
+                             success=None, wall_seconds=record.get("wall_seconds") or 0.0))
+            continue
         if record is not None and record["steps"] == steps and not lacking:
             rows.append(dict(run=run, state="done", step=steps, steps=steps, remaining_seconds=0.0,
                              success=record["success"].get("success/mean"), wall_seconds=record["wall_seconds"]))
@@ -286,21 +330,60 @@ def status_text(rows):
     for row in rows:
         progress = f"{row['step']}/{row['steps']}"
         success = "" if row["success"] is None else f"{row['success']:.2f}"
-        minutes = row["wall_seconds"] if row["state"] == "done" else row["remaining_seconds"]
+        minutes = row["wall_seconds"] if row["state"] in ("done", "failed") else row["remaining_seconds"]
         minutes = "?" if minutes is None else f"{minutes / 60:.0f}"
         lines.append(f"{row['state']:8} {progress:>14} {success:>8} {minutes:>6}  {row['run'].run_id}")
     done = sum(row["state"] == "done" for row in rows)
+    failed = sum(row["state"] == "failed" for row in rows)
     known = [row["remaining_seconds"] for row in rows if row["remaining_seconds"] is not None]
     unknown = sum(row["remaining_seconds"] is None for row in rows)
     left = f"about {sum(known) / 3600:.1f} h left" + (f" (+ {unknown} runs with no estimate yet)" if unknown else "")
-    lines.append(f"{done} of {len(rows)} runs done; {left}. (min: wall minutes of a done run, "
+    lines.append(f"{done} of {len(rows)} runs done" + (f", {failed} failed" if failed else "") + f"; {left}. (min: wall minutes of a done run, "
                  "estimated minutes left otherwise, from finished runs of the same agent and preset.)")
     return "\n".join(lines)
 
 
+def _read_records(records_dir):
+    return [jsonio.read_json(p) for p in sorted(glob.glob(os.path.join(records_dir, "*.json")))]
+
+
 def load_records(records_dir):
-    """Every record in `records_dir`, sorted by run id, followed by its evaluation variants' records."""
-    return expand_variants([jsonio.read_json(p) for p in sorted(glob.glob(os.path.join(records_dir, "*.json")))])
+    """Every finished run's record in `records_dir`, sorted by run id, followed by its evaluation
+    variants' records (failed runs' records: `load_failures`)."""
+    return expand_variants([r for r in _read_records(records_dir) if not r.get("failed")])
+
+
+def load_failures(records_dir):
+    """The failure records (`failure_record`) in `records_dir`, sorted by run id."""
+    return [r for r in _read_records(records_dir) if r.get("failed")]
+
+
+def failures_markdown(failures):
+    """A list of the failed runs, which no table includes: label, env, seed, step, error."""
+    if not failures:
+        return ""
+    lines = ["", "Failed runs (in no table or mean above; rerun with `--retry_failed`):", ""]
+    lines += [f"- {r['label']}, {r['env_name']}, seed {r['seed']}, at update {r['steps']}: "
+              f"{r['failed']['type']}: {r['failed']['error']}" for r in failures]
+    return "\n".join(lines)
+
+
+def nonfinite_markdown(records):
+    """A note naming the runs (and variants) whose final evaluation had episodes end on a
+    non-finite action, which count as failures in the tables; "" when none did."""
+    rows = [r for r in records if r.get("nonfinite_episodes")]
+    for record in records:
+        for name, variant in (record.get("variants") or {}).items():
+            if variant.get("nonfinite_episodes"):
+                rows.append(dict(record, label=variant_label(record["label"], name),
+                                 nonfinite_episodes=variant["nonfinite_episodes"]))
+    if not rows:
+        return ""
+    lines = ["", "Episodes that ended on a non-finite (NaN/inf) action, counted as failures above "
+             "(`run.nonfinite_actions=fail`), in the final evaluation:", ""]
+    lines += [f"- {r['label']}, {r['env_name']}, seed {r['seed']}: {r['nonfinite_episodes']} episodes"
+              for r in sorted(rows, key=lambda r: (r["label"], r["env_name"], r["seed"]))]
+    return "\n".join(lines)
 
 
 def mean_std(values, signed=False):
@@ -464,8 +547,9 @@ class Table:
     envs: tuple = ()
 
 
-def report_markdown(records, grid):
-    """The study's tables from its records: `grid.tables` (or one table of all labels), then decompositions."""
+def report_markdown(records, grid, failures=()):
+    """The study's tables from its records: `grid.tables` (or one table of all labels), then
+    decompositions and differences, then notes on non-finite actions and on `failures`."""
     tables = grid.tables or [Table("", tuple(dict.fromkeys(
         [r.label for r in grid.runs] + [variant_label(r.label, n) for r in grid.runs for n in r.variant_names])))]
     parts = []
@@ -477,6 +561,8 @@ def report_markdown(records, grid):
                          + records_table(chosen, labels=table.labels, published=grid.published))
     parts += [decomposition_table(records, d) for d in grid.decompositions]
     parts += [table for table in (differences_table(records, d) for d in grid.differences) if table]
+    parts += [note for note in (nonfinite_markdown([r for r in records if not r.get("variant_of")]),
+                                failures_markdown(failures)) if note]
     return "\n".join(parts)
 
 

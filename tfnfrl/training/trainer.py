@@ -82,6 +82,9 @@ class Trainer:
             raise ValueError(f"Unknown strategy {run_config.strategy!r}; expected one of {strategies.STRATEGIES}.")
         if run_config.input not in run_config_lib.INPUTS:
             raise ValueError(f"Unknown input {run_config.input!r}; expected one of {run_config_lib.INPUTS}.")
+        if run_config.get("nonfinite_actions", "fail") not in envs.NONFINITE_ACTIONS:
+            raise ValueError(f"Unknown nonfinite_actions {run_config.nonfinite_actions!r}; expected one of "
+                             f"{envs.NONFINITE_ACTIONS}.")
         if run_config.strategy == "tpu" and run_config.input != "graph":
             raise ValueError("--run.strategy=tpu needs --run.input=graph: a TPU host cannot run numpy_function.")
         for key in ("steps", "log_every", "checkpoint_every", "steps_per_loop"):
@@ -146,8 +149,14 @@ class Trainer:
 
     def _evaluate_policy(self, agent, step, log, prefix):
         policy = agent.policy.policy_fn(seed=self.config.seed)
-        result = self.evaluator(policy, task_ids=self.eval_task_ids, seed=self.config.seed, progress=self.config.progress)
+        result = self.evaluator(policy, task_ids=self.eval_task_ids, seed=self.config.seed, progress=self.config.progress,
+                                nonfinite_actions=self.config.get("nonfinite_actions", "fail"))
         log.write(step, {prefix + k: v for k, v in envs.scalar_metrics(result).items()})
+        failed = result.get("nonfinite_episodes/total", 0)
+        if failed:
+            logging.warning("%s at step %d: %d of %d episodes ended on a non-finite action and count as failures "
+                            "(%s).", prefix.rstrip("/"), step, failed, len(result["task_ids"]) * result["episodes_per_task"],
+                            ", ".join(f"task{t}: {result[f'nonfinite_episodes/task{t}']}" for t in result["task_ids"]))
         return result
 
     def write_final(self, result, step):
