@@ -2,6 +2,7 @@
 
 import os
 import re
+import time
 
 import pytest
 
@@ -294,3 +295,18 @@ def test_final_evaluations_with_non_finite_actions_are_named_under_the_tables():
     assert f"- nf, {ENV}, seed 0: 3 episodes" in note and f"- nf@v, {ENV}, seed 0: 5 episodes" in note
     assert "gcbc" not in note
     assert study.nonfinite_markdown(records[1:]) == ""
+
+
+def test_wall_clock_is_on_disk_while_the_run_trains_so_a_kill_keeps_it(tmp_path, monkeypatch):
+    path = str(tmp_path / "study_wall.json")
+    clock = study._WallClock(path, interval=0.01)  # pylint: disable=protected-access
+    for _ in range(500):  # The thread writes without stop(): what a SIGKILL would leave.
+        if os.path.exists(path) and jsonio.read_json(path)["seconds"] > 0:
+            break
+        time.sleep(0.01)
+    on_disk = jsonio.read_json(path)["seconds"]
+    assert on_disk > 0
+    final = clock.stop()
+    assert final >= on_disk and jsonio.read_json(path)["seconds"] == final
+    resumed = study._WallClock(path, interval=60)  # pylint: disable=protected-access
+    assert resumed.earlier == final and resumed.stop() >= final

@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import subprocess
+import threading
 import time
 
 import numpy as np
@@ -33,7 +34,40 @@ RECORD_FORMAT = 1
 # of the run id, so raising a grid's `steps` continues each finished run from its last checkpoint.
 BUDGET_FIELDS = ("steps", "eval_every", "log_every", "checkpoint_every", "keep_checkpoints", "eval_workers",
                  "eval_variants", "progress")
-_WALL_FILE = "study_wall.json"  # Wall seconds of earlier (interrupted) invocations of a run.
+_WALL_FILE = "study_wall.json"  # Wall seconds the run has trained so far, over all its invocations.
+# How often a training run rewrites its wall seconds: a kill -9 (or a session's end) loses at most this much.
+WALL_WRITE_SECONDS = 30.0
+
+
+class _WallClock:
+    """Keeps `path` holding {"seconds": earlier + seconds since start}, rewritten every `interval`
+    seconds from a daemon thread and at `stop()`, so a run killed with SIGKILL keeps its time."""
+
+    def __init__(self, path, interval=WALL_WRITE_SECONDS):
+        self._path, self._interval = path, interval
+        self.earlier = jsonio.read_json(path)["seconds"] if os.path.exists(path) else 0.0
+        self._start = time.time()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="study-wall-clock", daemon=True)
+        self._thread.start()
+
+    def seconds(self):
+        return self.earlier + time.time() - self._start
+
+    def _write(self):
+        seconds = self.seconds()
+        jsonio.write_json(self._path, {"seconds": seconds})
+        return seconds
+
+    def _loop(self):
+        while not self._stopped.wait(self._interval):
+            self._write()
+
+    def stop(self):
+        """Stop the thread and write the final seconds; returns them."""
+        self._stopped.set()
+        self._thread.join()
+        return self._write()
 # What a run can raise that says "this configuration fails" rather than "the code or machine is
 # broken": the study records the failure (a record with `failed`) and goes on with the next run.
 RUN_FAILURES = (trainer.NonFiniteLossError, envs.NonFiniteActionError)
@@ -164,21 +198,19 @@ def run_one(run, root, records_dir, study="study"):
     """Train `run` (resuming it if killed) and write its record; returns the record."""
     workdir = os.path.join(root, run.run_id)
     os.makedirs(workdir, exist_ok=True)
-    wall_path = os.path.join(workdir, _WALL_FILE)
-    earlier = jsonio.read_json(wall_path)["seconds"] if os.path.exists(wall_path) else 0.0
     load_before = os.getloadavg()
-    start = time.time()
     agent_config, run_config = run.configs()
+    clock = _WallClock(os.path.join(workdir, _WALL_FILE))
     try:
         result = trainer.train(agent_config, run_config, workdir)
     finally:
-        jsonio.write_json(wall_path, {"seconds": earlier + time.time() - start})
+        wall_seconds = clock.stop()
     saved = jsonio.read_json(os.path.join(workdir, run_config_lib.CONFIG_FILE))
     record = dict(
         format=RECORD_FORMAT, study=study, run_id=run.run_id, label=run.label or run.agent, agent=run.agent,
         env_name=run.env_name, seed=run.seed, preset=run.preset, overrides=dict(config=dict(run.config),
                                                                                 run=dict(run.run)),
-        steps=int(run_config.steps), wall_seconds=round(earlier + time.time() - start, 1),
+        steps=int(run_config.steps), wall_seconds=round(wall_seconds, 1),
         machine=dict(cpus=os.cpu_count(), load_before=[round(x, 2) for x in load_before],
                      load_after=[round(x, 2) for x in os.getloadavg()], platform=platform.platform()),
         git_commit=git_commit(), data=saved.get("data"),
