@@ -227,6 +227,9 @@ def test_published_numbers_sit_beside_their_labels_and_unrun_methods_get_their_o
     assert rows["fql (not run here)"] == ["fql (not run here)"] + ["–"] * 6 + ["0.96"]
     assert rows["crl (not run here)"][-1] == "–" and len(rows["crl (not run here)"]) == len(rows["gc"])
     assert "paper" not in cube  # No published numbers for that env: no column.
+    # A table of chosen labels shows only their published numbers (another table holds "fql").
+    chosen = study.records_table(records, labels=("gc", "crl"), published=published)
+    assert "crl (not run here)" in chosen and "fql" not in chosen
 
 
 def test_differences_pair_seeds_and_skip_unpaired_ones():

@@ -432,7 +432,8 @@ def records_table(records, labels=None, published=None):
     (mean ± std over seeds): an optimistic number (the checkpoint is picked on the evaluation
     itself), shown because some methods peak early and decline. `published` = (column title,
     {env: {label: success or None}}) adds a last column of published numbers (e.g. a paper's
-    table) to the envs it names; a published label with no runs gets a row of its own.
+    table) to the envs it names; a published label with no runs gets a row of its own (when
+    `labels` is given, only if it is one of them: each table shows its own methods).
     """
     by_env = {}
     for record in records:
@@ -469,7 +470,7 @@ def records_table(records, labels=None, published=None):
                 + (_published_cell(reference.get(label)) if reference else ""))
         columns = (4 if online else 2) + (1 if curves else 0) + 4  # Before the published column.
         for label in reference:
-            if label not in groups:
+            if label not in groups and (labels is None or label in labels):
                 lines.append(f"| {label} (not run here) |" + " – |" * (columns - 1) + _published_cell(reference[label]))
     return "\n".join(lines)
 
