@@ -134,7 +134,7 @@ def _collect_in_workers(spec, length, seed, num_episodes, num_workers, on_episod
         while busy or next_index < num_episodes:
             idle = [w for w in workers if w.conn not in busy]
             for worker in idle[:num_episodes - next_index]:
-                worker.send("collect", (seed, next_index), {})
+                worker.send("collect", (seed, next_index), {}, what=f"collecting episode {next_index}")
                 busy[worker.conn] = (worker, next_index)
                 next_index += 1
             ready = mp_connection.wait(list(busy), WORKER_TIMEOUT)
