@@ -3,6 +3,7 @@
 import os
 import signal
 import time
+from multiprocessing import connection as mp_connection
 
 import numpy as np
 import pytest
@@ -112,6 +113,10 @@ def test_killed_worker_is_a_clear_error_not_a_hang(dead_before_the_command):
     os.kill(pool.worker_pids[1], signal.SIGKILL)
     if dead_before_the_command:  # The command's send fails, rather than the wait for its answer.
         _wait_until_zombie(pool.worker_pids[1])
+        # And until its socket end is closed (EOF readable here): only then does a send fail at once
+        # rather than after the kernel finishes tearing the process down.
+        conn = pool._workers[1].conn  # pylint: disable=protected-access
+        assert mp_connection.wait([conn], 10.0) == [conn], "the killed worker's socket never reached EOF"
     start = time.perf_counter()
     with pytest.raises(WorkerError) as error:
         pool.step([0, 3], np.zeros((2, 2)))
