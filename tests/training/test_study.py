@@ -290,14 +290,17 @@ def test_a_failing_run_is_recorded_as_failed_and_the_grid_goes_on(tiny_data_dir,
 
 
 def test_final_evaluations_with_non_finite_actions_are_named_under_the_tables():
-    base = dict(env_name=ENV, seed=0, steps=20, wall_seconds=1.0, success={"success/mean": 0.1})
+    base = dict(env_name=ENV, seed=0, steps=20, wall_seconds=1.0, episodes_per_task=20,
+                success={"success/mean": 0.1, "success/task1": 0.1, "success/task2": 0.1})
     records = [dict(base, run_id="a", label="nf", nonfinite_episodes=3,
                     variants={"v": dict(success={"success/mean": 0.0}, learning_curve=[], nonfinite_episodes=5)}),
-               dict(base, run_id="b", label="gcbc", nonfinite_episodes=0)]
+               dict(base, run_id="b", label="gcbc", nonfinite_episodes=0),
+               dict(base, run_id="c", label="old", nonfinite_episodes=1, episodes_per_task=None)]
     note = study.nonfinite_markdown(records)
-    assert f"- nf, {ENV}, seed 0: 3 episodes" in note and f"- nf@v, {ENV}, seed 0: 5 episodes" in note
+    assert f"- nf, {ENV}, seed 0: 3 of 40 episodes" in note and f"- nf@v, {ENV}, seed 0: 5 of 40 episodes" in note
+    assert f"- old, {ENV}, seed 0: 1 episode\n" in note + "\n"
     assert "gcbc" not in note
-    assert study.nonfinite_markdown(records[1:]) == ""
+    assert study.nonfinite_markdown(records[1:2]) == ""
 
 
 def test_wall_clock_is_on_disk_while_the_run_trains_so_a_kill_keeps_it(tmp_path, monkeypatch):

@@ -400,6 +400,14 @@ def failures_markdown(failures):
     return "\n".join(lines)
 
 
+def _of_episodes(record, count):
+    """"3 of 100 episodes" (tasks x episodes per task of the record's evaluation), or "1 episode"."""
+    tasks = [k for k in record.get("success", {}) if k.startswith("success/task")]
+    if record.get("episodes_per_task") and tasks:
+        return f"{count} of {record['episodes_per_task'] * len(tasks)} episodes"
+    return f"{count} episode{'' if count == 1 else 's'}"
+
+
 def nonfinite_markdown(records):
     """A note naming the runs (and variants) whose final evaluation had episodes end on a
     non-finite action, which count as failures in the tables; "" when none did."""
@@ -413,7 +421,7 @@ def nonfinite_markdown(records):
         return ""
     lines = ["", "Episodes that ended on a non-finite (NaN/inf) action, counted as failures above "
              "(`run.nonfinite_actions=fail`), in the final evaluation:", ""]
-    lines += [f"- {r['label']}, {r['env_name']}, seed {r['seed']}: {r['nonfinite_episodes']} episodes"
+    lines += [f"- {r['label']}, {r['env_name']}, seed {r['seed']}: {_of_episodes(r, r['nonfinite_episodes'])}"
               for r in sorted(rows, key=lambda r: (r["label"], r["env_name"], r["seed"]))]
     return "\n".join(lines)
 
