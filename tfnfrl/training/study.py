@@ -3,7 +3,8 @@
 A grid module (e.g. results/grids/rl_offline.py) defines `STUDY` (a name) and `RUNS`, a list
 of `Run`s. `run_grid` trains each run in its own workdir under a root (resuming a killed
 run, skipping a finished one) and writes `<records>/<run id>.json` when it finishes:
-configs, steps, wall time, machine load, per-task success, the last logged training and
+configs, steps, wall time (with the seconds the process was stopped left out and reported
+beside it), machine load, per-task success, the last logged training and
 validation metrics, and the dataset's provenance. Records are small and committed to git;
 tables (`records_table`) are regenerated from them, never typed by hand.
 """
@@ -15,8 +16,6 @@ import json
 import os
 import platform
 import subprocess
-import threading
-import time
 
 import numpy as np
 
@@ -28,46 +27,16 @@ from tfnfrl.training import presets
 from tfnfrl.training import report
 from tfnfrl.training import run_config as run_config_lib
 from tfnfrl.training import trainer
+from tfnfrl.training import wall_clock
 
 RECORD_FORMAT = 1
 # Run-config fields that set a run's budget or bookkeeping, not what it learns: they are left out
 # of the run id, so raising a grid's `steps` continues each finished run from its last checkpoint.
 BUDGET_FIELDS = ("steps", "eval_every", "log_every", "checkpoint_every", "keep_checkpoints", "eval_workers",
                  "eval_variants", "progress")
-_WALL_FILE = "study_wall.json"  # Wall seconds the run has trained so far, over all its invocations.
-# How often a training run rewrites its wall seconds: a kill -9 (or a session's end) loses at most this much.
-WALL_WRITE_SECONDS = 30.0
+_WALL_FILE = "study_wall.json"  # The run's active and paused wall seconds (tfnfrl.training.wall_clock).
 
 
-class _WallClock:
-    """Keeps `path` holding {"seconds": earlier + seconds since start}, rewritten every `interval`
-    seconds from a daemon thread and at `stop()`, so a run killed with SIGKILL keeps its time."""
-
-    def __init__(self, path, interval=WALL_WRITE_SECONDS):
-        self._path, self._interval = path, interval
-        self.earlier = jsonio.read_json(path)["seconds"] if os.path.exists(path) else 0.0
-        self._start = time.time()
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="study-wall-clock", daemon=True)
-        self._thread.start()
-
-    def seconds(self):
-        return self.earlier + time.time() - self._start
-
-    def _write(self):
-        seconds = self.seconds()
-        jsonio.write_json(self._path, {"seconds": seconds})
-        return seconds
-
-    def _loop(self):
-        while not self._stopped.wait(self._interval):
-            self._write()
-
-    def stop(self):
-        """Stop the thread and write the final seconds; returns them."""
-        self._stopped.set()
-        self._thread.join()
-        return self._write()
 # What a run can raise that says "this configuration fails" rather than "the code or machine is
 # broken": the study records the failure (a record with `failed`) and goes on with the next run.
 RUN_FAILURES = (trainer.NonFiniteLossError, envs.NonFiniteActionError)
@@ -200,7 +169,7 @@ def run_one(run, root, records_dir, study="study"):
     os.makedirs(workdir, exist_ok=True)
     load_before = os.getloadavg()
     agent_config, run_config = run.configs()
-    clock = _WallClock(os.path.join(workdir, _WALL_FILE))
+    clock = wall_clock.WallClock(os.path.join(workdir, _WALL_FILE))
     try:
         result = trainer.train(agent_config, run_config, workdir)
     finally:
@@ -211,6 +180,7 @@ def run_one(run, root, records_dir, study="study"):
         env_name=run.env_name, seed=run.seed, preset=run.preset, overrides=dict(config=dict(run.config),
                                                                                 run=dict(run.run)),
         steps=int(run_config.steps), wall_seconds=round(wall_seconds, 1),
+        paused_seconds=round(clock.paused_seconds(), 1),
         machine=dict(cpus=os.cpu_count(), load_before=[round(x, 2) for x in load_before],
                      load_after=[round(x, 2) for x in os.getloadavg()], platform=platform.platform()),
         git_commit=git_commit(), data=saved.get("data"),
