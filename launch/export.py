@@ -10,7 +10,7 @@ documents them and how to serve them). --name defaults to <agent>_<env_name>; --
 the next free integer. An existing version is never overwritten: the script exits with an
 error instead. The export is reloaded and compared with the library's policy before it is
 moved into place. --format=tflite also writes <version>/policy.tflite, a LiteRT model taking
-the flow's noise as an input (NF-GCBC; see savedmodels/README.md), checked against the library
+the flow's noise as an input (nf_gcbc, nf_bc, nf_rlbc; see savedmodels/README.md), checked against the library
 within 1e-4.
 """
 

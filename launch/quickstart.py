@@ -1,6 +1,6 @@
 r"""The main job on an embedded default: NF-GCBC on pointmaze-medium-navigate, end to end.
 
-  python launch/quickstart.py            # ~15 minutes on 2 CPU cores
+  python launch/quickstart.py            # ~8 minutes on 2 CPU cores
   python launch/quickstart.py --tiny     # smoke test: tiny data, 50 steps, ~1 minute
 
 1. Generates a small pointmaze-medium-navigate-v0 dataset by OGBench's protocol

@@ -9,8 +9,9 @@ Three configs, each overridable field by field:
   --config.<field>=V     the chosen agent's config (tfnfrl/agents/<agent>.py; `--agent=gcbc
                          --helpfull` lists gcbc's fields);
   --run.<field>=V        the run: env_name, dataset_dir, steps, seed, eval_every, eval_episodes,
-                         eval_tasks, eval_workers, log_every, checkpoint_every, keep_checkpoints,
-                         strategy, tpu, input, steps_per_loop, jit_compile, progress
+                         eval_tasks, eval_variants, eval_workers, nonfinite_actions, log_every,
+                         checkpoint_every, keep_checkpoints, strategy, tpu, input, steps_per_loop,
+                         jit_compile, progress, data_source
                          (tfnfrl/training/run_config.py).
 Several machines: run the same command on each with --run.strategy=multi_worker and its own
 TF_CONFIG (README.md, "Several machines and TPUs"); a Cloud TPU VM: --run.strategy=tpu

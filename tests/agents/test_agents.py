@@ -49,7 +49,9 @@ def test_warmup_cosine_schedule():
     assert lr(10_500) == pytest.approx(1e-6, rel=1e-3)
     constant = optimizers.optimizer_config(lr=3e-4, warmup_steps=0, final_lr=3e-4)
     assert optimizers.learning_rate_schedule(constant, 100) == 3e-4
-    with pytest.raises(ValueError, match="final_lr"):
+    # The violated bound and the received values (final_lr above lr), not just the field's name.
+    with pytest.raises(ValueError, match=r"^Expected 0 <= final_lr <= lr and lr > 0\. "
+                                         r"Received: lr=0\.0001, final_lr=0\.001$"):
         optimizers.learning_rate_schedule(optimizers.optimizer_config(lr=1e-4, final_lr=1e-3), 100)
 
 

@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tests.agents import tiny
 from tfnfrl import agents, networks
 from tfnfrl.data import replay as replay_lib
 from tfnfrl.training import online, presets
@@ -81,11 +82,15 @@ def test_exploration_picks_the_rarest_candidate_of_a_hand_made_buffer():
     observations = np.zeros((3, OBS), np.float32)
     goals = online.choose_goals("nf_ugs", buffer, observations, np.random.default_rng(0), None, density, 256, (0, 1))
     np.testing.assert_array_equal(goals, [[7.0, 7.0]] * 3)
-    uniform = online.choose_goals("uniform", buffer, observations, np.random.default_rng(0), None, density, 256, (0, 1))
-    assert uniform.shape == (3, 2) and set(map(tuple, uniform)) <= {(0.0, 0.0), (7.0, 7.0)}
+    # Uniform ignores the density: over many envs the rare state comes up about as often as it is stored
+    # (1 in 20-22 states), where nf_ugs would pick it every time and a constant goal never.
+    many = np.zeros((2200, OBS), np.float32)
+    uniform = online.choose_goals("uniform", buffer, many, np.random.default_rng(0), None, density, 256, (0, 1))
+    assert uniform.shape == (2200, 2) and set(map(tuple, uniform)) == {(0.0, 0.0), (7.0, 7.0)}
+    assert 0.025 < np.mean(np.all(uniform == 7.0, axis=-1)) < 0.075
     task_goals = np.array([[1.0, 1.0], [2.0, 2.0]], np.float32)
-    oracle = online.choose_goals("oracle", buffer, observations, np.random.default_rng(0), task_goals, density, 8, (0, 1))
-    assert all(tuple(g) in {(1.0, 1.0), (2.0, 2.0)} for g in oracle)
+    oracle = online.choose_goals("oracle", buffer, many[:200], np.random.default_rng(0), task_goals, density, 8, (0, 1))
+    assert oracle.shape == (200, 2) and set(map(tuple, oracle)) == {(1.0, 1.0), (2.0, 2.0)}  # Both tasks' goals.
     empty = replay_lib.EpisodeReplay(4, 10, OBS, ACT, seed=0)
     here = np.array([[0.5, -0.5]], np.float32)
     np.testing.assert_array_equal(online.choose_goals("nf_ugs", empty, here, np.random.default_rng(0), None,
@@ -112,8 +117,22 @@ def test_actor_loss_does_not_train_the_critic_and_policy_exports_densities():
     names = {v.path for v in agent.loss_groups[1].variables()}
     assert names and not names & {v.path for v in agent.critic_variables}
     fns = agent.policy.extra_functions
-    obs, act, goals = np.zeros((3, OBS), np.float32), np.zeros((3, ACT), np.float32), np.ones((3, 2), np.float32)
-    assert fns["goal_log_prob"][0](obs, act, goals)["log_prob"].shape == (3,)
+    tiny.perturb(agent.head, seed=4)  # Move the zero-initialised block outputs: the density depends on its context.
+    random = np.random.default_rng(3)
+    obs, goals = random.normal(size=(3, OBS)).astype(np.float32), random.normal(size=(3, 2)).astype(np.float32)
+    act = np.tanh(random.normal(size=(3, ACT))).astype(np.float32)
+    # log p(g | phi(s, a)) and log p(g | 0), each by hand from the head and encoder.
+    conditional = agent.head.log_prob(goals, agent.encoder(obs, None, act)).numpy()
+    zero_context = agent.head.log_prob(goals, np.zeros((3, agent.head.context_dim), np.float32)).numpy()
+    served = fns["goal_log_prob"][0](obs, act, goals)["log_prob"].numpy()
+    assert served.shape == (3,)
+    np.testing.assert_allclose(served, conditional, rtol=1e-5, atol=1e-5)
     marginal = fns["marginal_goal_log_prob"][0](goals)["log_prob"].numpy()
-    np.testing.assert_allclose(marginal, agent.marginal_log_prob(goals).numpy(), rtol=1e-5)
+    np.testing.assert_allclose(marginal, zero_context, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(agent.marginal_log_prob(goals).numpy(), zero_context, rtol=1e-5, atol=1e-5)
+    # The two exports are different densities, and the conditional one reads the action.
+    assert np.abs(served - marginal).max() > 1e-3
+    other_actions = fns["goal_log_prob"][0](obs, -act, goals)["log_prob"].numpy()
+    assert np.abs(served - other_actions).max() > 1e-3
     assert list(fns["goal_log_prob"][1]) == ["observations", "actions", "goals"]
+    assert list(fns["marginal_goal_log_prob"][1]) == ["goals"]

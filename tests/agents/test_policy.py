@@ -35,9 +35,14 @@ def test_tensor_calls_take_the_concrete_function_and_equal_the_tf_function(name)
 def test_wrong_shapes_get_the_signature_error_not_a_kernel_error():
     agent = tiny.tiny_agent("nf_gcbc")
     observations, goals = _inputs()
-    with pytest.raises(TypeError, match="observations"):
+    # Every binding error quotes the whole signature (so "observations" alone would match a goals error too):
+    # match the refused argument's own spec and the spec it fails to cast to.
+    expected = r"to TensorSpec\(shape=\(None, 4\), dtype=tf.float32, name='observations'\)"
+    with pytest.raises(TypeError, match=r"Can not cast TensorSpec\(shape=\(3, 3\), dtype=tf.float32, "
+                                        r"name='observations'\) " + expected):
         agent.policy.act(tf.constant(observations[:, :-1]), tf.constant(goals), SEED)
-    with pytest.raises(TypeError, match="observations"):
+    with pytest.raises(TypeError, match=r"Can not cast TensorSpec\(shape=\(4,\), dtype=tf.float32, "
+                                        r"name='observations'\) " + expected):
         agent.policy.act(tf.constant(observations[0]), tf.constant(goals), SEED)
 
 
@@ -49,3 +54,7 @@ def test_frozen_flow_captures_few_variables():
     encoder_weights = len(agent.encoder.weights)
     blocks = agent.head.flow.num_blocks
     assert len(captured) <= encoder_weights + 2 * blocks + 2
+    # A bound alone would pass a function that captured nothing (constants baked in at trace time):
+    # the encoder's own variables are among the captures, so acting reads the live weights.
+    captured_ids = {id(c) for c in captured}
+    assert all(id(w.handle) in captured_ids for w in agent.encoder.weights)

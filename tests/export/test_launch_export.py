@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from tfnfrl.data.generation import generate_dataset
+from tfnfrl.training import restore
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENV = "pointmaze-medium-navigate-v0"
@@ -52,6 +53,10 @@ def test_export_script_writes_the_next_version_and_refuses_to_overwrite(trained_
     observations = np.zeros((2, info["observation_dim"]), np.float32)
     actions = loaded.serving_default(observations, observations + 1.0, tf.constant([1, 2]), tf.constant(True))
     assert actions["actions"].shape == (2, 2) and np.all(np.abs(actions["actions"].numpy()) <= 1.0)
+    # The served mode is the trained workdir's own policy (restored in this process), not just bounded numbers.
+    policy = restore.restore_run(trained_workdir).agent.policy
+    np.testing.assert_allclose(actions["actions"].numpy(), policy.act_mode(observations, observations + 1.0).numpy(),
+                               atol=1e-5)
 
     again = _run("export.py", f"--workdir={trained_workdir}", f"--export_dir={export_dir}", "--version=1")
     assert again.returncode != 0 and "already exists" in again.stderr and "version 2" in again.stderr

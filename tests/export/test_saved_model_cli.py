@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import tensorflow as tf
 
 from tests.agents import tiny
 
@@ -57,12 +58,13 @@ def test_show_all_lists_the_signatures_with_shapes_and_dtypes(gc_export):
             assert _tensor(block, kind, name) == spec, (signature, kind, name)
 
 
-def test_run_default_signature_returns_bounded_actions(gc_export, tmp_path):
+def test_run_default_signature_returns_the_librarys_actions(gc_export, tmp_path):
     batch = 3
     rng = np.random.default_rng(batch)
     inputs = tmp_path / "inputs.npz"
-    np.savez(inputs, observations=rng.normal(size=(batch, tiny.OBS)).astype(np.float32) * 3,
-             goals=rng.normal(size=(batch, tiny.GOAL)).astype(np.float32) * 3)
+    observations = rng.normal(size=(batch, tiny.OBS)).astype(np.float32) * 3
+    goals = rng.normal(size=(batch, tiny.GOAL)).astype(np.float32) * 3
+    np.savez(inputs, observations=observations, goals=goals)
     result = _cli(
         "run", "--dir", gc_export.path, "--tag_set", "serve", "--signature_def", "serving_default",
         "--inputs", f"observations={inputs}[observations];goals={inputs}[goals]",
@@ -73,3 +75,7 @@ def test_run_default_signature_returns_bounded_actions(gc_export, tmp_path):
     actions = np.load(tmp_path / "out" / "actions.npy")
     assert actions.shape == (batch, tiny.ACT) and actions.dtype == np.float32
     assert np.all(np.isfinite(actions)) and np.all(np.abs(actions) <= 1.0)
+    # The restored agent's sampled actions for the same seed [1, 2], not merely some bounded numbers.
+    expected = gc_export.agent.policy.act(observations, goals, tf.constant([1, 2], tf.int32)).numpy()
+    np.testing.assert_allclose(actions, expected, atol=1e-5)
+    assert np.abs(actions - gc_export.agent.policy.act_mode(observations, goals).numpy()).max() > 1e-3  # Sampled.

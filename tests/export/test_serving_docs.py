@@ -36,6 +36,7 @@ def test_readme_rest_bodies_run_against_the_exported_signature(gc_export):
     session = tf.compat.v1.Session(graph=graph)
     with graph.as_default():
         meta_graph = tf.compat.v1.saved_model.load(session, ["serve"], gc_export.path)
+    checked = 0
     for body in bodies:
         signature = body["signature_name"]
         specs = info["signatures"][signature]["inputs"]
@@ -50,6 +51,15 @@ def test_readme_rest_bodies_run_against_the_exported_signature(gc_export):
         feeds = {definition.inputs[k].name: _resized(v, specs[k]) for k, v in columns.items()}
         actions = session.run(definition.outputs["actions"].name, feeds)
         assert actions.shape == (1, info["action_dim"]) and np.all(np.abs(actions) <= 1.0)
+        if "seed" in columns:  # A seeded request is reproducible: the library's act for that seed and those rows.
+            observations, goals = (_resized(columns[k], specs[k]) for k in ("observations", "goals"))
+            policy = gc_export.agent.policy
+            seed = tf.constant(_resized(columns["seed"], specs["seed"]))
+            expected = (policy.act_mode(observations, goals) if columns.get("deterministic")
+                        else policy.act(observations, goals, seed)).numpy()
+            np.testing.assert_allclose(actions, expected, atol=1e-5)
+            checked += 1
+    assert checked >= 1  # The README shows a seeded request.
 
 
 def test_models_config_names_are_exportable_and_mounted_under_models():

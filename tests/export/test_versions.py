@@ -1,6 +1,7 @@
 """TF Serving's layout: model names, integer versions, never overwriting one."""
 
 import os
+import re
 
 import pytest
 
@@ -26,13 +27,18 @@ def test_an_existing_version_is_refused_naming_the_next_free_one(tmp_path):
 
 @pytest.mark.parametrize("bad", [0, -2, 1.5, "3", True])
 def test_version_must_be_a_positive_integer(tmp_path, bad):
-    with pytest.raises(ValueError, match="positive integer"):
+    # The rule and the refused value (each parameter its own), not a message any bad version would give.
+    refusal = rf"^`version` must be a positive integer\. Received: version={re.escape(repr(bad))}$"
+    with pytest.raises(ValueError, match=refusal):
         versions.check_new_version(str(tmp_path), bad)
+    assert not os.listdir(tmp_path)
 
 
 @pytest.mark.parametrize("bad", ["", "a/b", "../up", "has space", "-dash", None])
 def test_model_names_are_path_and_url_safe(bad):
-    with pytest.raises(ValueError, match="Model name"):
+    # The rule and the refused name, not just any model-name error.
+    refusal = rf"^Model name must start with a letter or digit .* Received: name={re.escape(repr(bad))}$"
+    with pytest.raises(ValueError, match=refusal):
         versions.check_model_name(bad)
 
 

@@ -71,7 +71,9 @@ def test_checkpoint_path_lists_available_steps(tmp_path):
     saver.save(10)
     assert checkpoints.checkpoint_path(str(tmp_path)).endswith("ckpt-10")
     assert checkpoints.checkpoint_path(str(tmp_path), 5).endswith("ckpt-5")
-    with pytest.raises(FileNotFoundError, match=r"\[5, 10\]"):
+    # The missing step, where it was looked for, and the steps there are.
+    with pytest.raises(FileNotFoundError, match=rf"^No checkpoint for step 7 in {re.escape(str(tmp_path))}; "
+                                                r"available steps: \[5, 10\]\.$"):
         checkpoints.checkpoint_path(str(tmp_path), 7)
 
 

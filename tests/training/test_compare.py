@@ -49,7 +49,19 @@ def test_markdown_table_lists_tasks_and_agents(root):
     assert lines[-1] == "| **mean** | **0.500 ± 0.250** | **0.200 ± 0.000** |"
 
 
-def test_plot_writes_a_png(root, tmp_path):
+def test_plot_draws_each_agents_seed_summary_and_writes_a_png(root, tmp_path, monkeypatch):
+    import matplotlib.axes  # pylint: disable=import-outside-toplevel
+
+    bars, real_bar = {}, matplotlib.axes.Axes.bar
+
+    def recording_bar(self, x, height, width, **kwargs):  # Draws as usual; keeps what each agent's bars show.
+        bars[kwargs["label"]] = (list(height), list(kwargs["yerr"]))
+        return real_bar(self, x, height, width, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "bar", recording_bar)
     path = compare.plot_comparison(compare.collect(root), str(tmp_path / "plots" / "cmp.png"))
     with open(path, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    # task1, task2, mean: the means over seeds, std as the error bar (the numbers of test_summary...).
+    assert bars == {"nf_gcbc": ([0.5, 0.5, 0.5], [0.5, 0.0, 0.25]),
+                    "gcbc": ([0.2, 0.2, 0.2], [0.0, 0.0, 0.0])}

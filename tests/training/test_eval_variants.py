@@ -9,7 +9,7 @@ import tensorflow as tf
 from tests.agents import tiny
 from tests.training.conftest import ENV
 from tests.training.conftest import tiny_run
-from tfnfrl import jsonio
+from tfnfrl import agents, jsonio
 from tfnfrl.training import eval_variants, metrics_log, online, study, trainer
 
 SEED = tf.constant([3, 7], tf.int32)
@@ -63,8 +63,26 @@ def test_variants_that_are_not_acting_only_are_refused(agent, overrides, message
 
 
 def test_copying_weights_between_different_networks_is_refused():
-    with pytest.raises(ValueError, match="do not match"):
+    refusal = (r"^The variant agent's weights do not match the trained agent's: "
+               r"a variant may only change acting fields\.$")
+    with pytest.raises(ValueError, match=refusal):  # Other weight paths.
         eval_variants.copy_weights(tiny.tiny_agent("nf_gcbc"), tiny.tiny_agent("gcbc"))
+    # The same paths with other shapes (a wider flow) are refused too, before any weight is assigned.
+    wider_config = tiny.tiny_config("nf_gcbc")
+    wider_config.head.hidden_units = 48
+    wider = agents.make_agent(wider_config, tiny.SPEC, total_steps=100, seed=1)
+    target = tiny.tiny_agent("nf_gcbc")
+    assert set(wider.weights_by_path) == set(target.weights_by_path)
+    before = {k: w.numpy().copy() for k, w in target.weights_by_path.items()}
+    with pytest.raises(ValueError, match=refusal):
+        eval_variants.copy_weights(wider, target)
+    for key, weight in target.weights_by_path.items():
+        np.testing.assert_array_equal(weight.numpy(), before[key], err_msg=key)
+    # Matching networks copy every weight.
+    source = tiny.tiny_agent("nf_gcbc", seed=2)
+    eval_variants.copy_weights(source, target)
+    for key, weight in source.weights_by_path.items():
+        np.testing.assert_array_equal(target.weights_by_path[key].numpy(), weight.numpy(), err_msg=key)
 
 
 def test_study_records_variants_as_their_own_rows(tiny_data_dir, tmp_path):
