@@ -69,5 +69,5 @@ def test_unreadable_file_is_an_error_not_a_crash(tmp_path):
     path.write_bytes(b"not a zip file at all")
     report = checks.check_file(str(path), NAME)
     assert not report.ok and "truncated or corrupt" in report.errors[0]
-    with pytest.raises(ValueError, match="Invalid dataset file"):
+    with pytest.raises(ValueError, match=r"(?s)^Invalid dataset file\. .*truncated or corrupt"):
         report.raise_if_failed()

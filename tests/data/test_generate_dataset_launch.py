@@ -37,4 +37,7 @@ def test_generate_then_check(tmp_path):
 def test_unknown_name_lists_supported_names(tmp_path):
     result = run("--env_name=antmaze-large-navigate-v0", f"--dataset_dir={tmp_path}")
     assert result.returncode != 0
-    assert "Supported" in result.stderr and "cube-single-play-v0" in result.stderr
+    assert ("Unknown environment/dataset name 'antmaze-large-navigate-v0'. Supported goal-conditioned names: "
+            in result.stderr), result.stderr[-3000:]
+    assert "cube-single-play-v0" in result.stderr
+    assert not any(tmp_path.iterdir())  # Refused before anything was written.

@@ -129,10 +129,12 @@ def test_protocol_facts():
 
 
 def test_bad_arguments_raise(tmp_path):
-    with pytest.raises(ValueError, match="num_episodes"):
+    with pytest.raises(ValueError, match=r"^num_episodes must be >= 1; received num_episodes=0\.$"):
         generate_dataset("pointmaze-medium-navigate-v0", str(tmp_path), num_episodes=0)
-    with pytest.raises(ValueError, match="Supported"):
+    with pytest.raises(ValueError, match=r"^Unknown environment/dataset name 'antmaze-medium-navigate-v0'\. "
+                                         r"Supported goal-conditioned names: pointmaze-medium-navigate-v0, "):
         generate_dataset("antmaze-medium-navigate-v0", str(tmp_path))
+    assert not any(tmp_path.iterdir())  # Refused before anything was written.
 
 
 def test_leftovers_of_a_killed_write_are_removed_by_the_next_run(tmp_path):

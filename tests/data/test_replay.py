@@ -5,6 +5,7 @@ sampled transition or goal says which episode and step it came from.
 """
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -146,7 +147,8 @@ def test_ring_overwrites_the_oldest_episodes():
     ids = buffer.sample(5_000, step=0)["observations"][:, 0]
     assert set(np.unique(ids).tolist()) == {1.0, 2.0, 3.0}  # Episode 0 is gone.
     np.testing.assert_array_equal(buffer.start_episodes(3), [1, 2, 0])
-    with pytest.raises(ValueError, match="raise capacity_episodes"):
+    with pytest.raises(ValueError, match=r"^Cannot start 4 episodes in a buffer of 3 episode slots; "
+                                         r"raise capacity_episodes"):
         buffer.start_episodes(4)
 
 
@@ -160,18 +162,25 @@ def test_write_refuses_inconsistent_unrolls():
         with pytest.raises(ValueError, match=match):
             buffer.write(*args)
 
-    refused("must continue each episode", slots, 6, *_unroll([0, 1], 6, 2))  # Skips ahead.
-    refused("must continue each episode", slots, 0, *_unroll([0, 1], 0, 2))  # Repeats.
-    refused("exceeds episode_length=10", slots, 4, *_unroll([0, 1], 4, 7))
+    continues = r"^write\(start={}\) must continue each episode where it stands, but slots \[0, 1\] hold \[4, 4\]"
+    refused(continues.format(6), slots, 6, *_unroll([0, 1], 6, 2))  # Skips ahead.
+    refused(continues.format(0), slots, 0, *_unroll([0, 1], 0, 2))  # Repeats.
+    refused(r"^Writing steps 4\.\.11 exceeds episode_length=10\.$", slots, 4, *_unroll([0, 1], 4, 7))
     observations, actions = _unroll([0, 1], 4, 3)
-    refused("observations must have shape", slots, 4, observations[:, :-1], actions)
-    refused("observations must have shape", slots, 4, observations[..., :2], actions)
-    refused("actions must have shape", slots, 4, observations, actions[..., :1])
-    refused("actions must have shape", slots, 4, observations, actions[0])
-    refused("U >= 1", slots, 4, observations[:, :1], actions[:, :0])
-    refused("distinct", np.array([0, 0]), 4, observations, actions)
-    refused("slots must be in", np.array([0, 9]), 4, observations, actions)
-    refused("int array", np.array([0.0, 1.0]), 4, observations, actions)
+    observations_shape = (r"^observations must have shape \[n, U \+ 1, observation_dim\] = \(2, 4, 3\) "
+                          r".* received shape ")
+    refused(observations_shape + r"\(2, 3, 3\)\.$", slots, 4, observations[:, :-1], actions)
+    refused(observations_shape + r"\(2, 4, 2\)\.$", slots, 4, observations[..., :2], actions)
+    actions_shape = r"^actions must have shape \[n=2, U, action_dim=2\]; received shape "
+    refused(actions_shape + r"\(2, 3, 1\)\.$", slots, 4, observations, actions[..., :1])
+    refused(actions_shape + r"\(3, 2\)\.$", slots, 4, observations, actions[0])
+    # Matching shapes, but an empty unroll (U = 0) is refused all the same.
+    refused(r"= \(2, 1, 3\) for actions of shape \(2, 0, 2\) \(U >= 1\); received shape \(2, 1, 3\)\.$",
+            slots, 4, observations[:, :1], actions[:, :0])
+    refused(r"^slots must be distinct; received \[0, 0\]\.$", np.array([0, 0]), 4, observations, actions)
+    refused(r"^slots must be in \[0, 4\); received \[0, 9\]\.$", np.array([0, 9]), 4, observations, actions)
+    refused(r"^slots must be a non-empty int array \[n\]; received array\(\[0\., 1\.\]\)",
+            np.array([0.0, 1.0]), 4, observations, actions)
     bad = observations.copy()
     bad[1, 2, 0] = np.nan
     refused("observations hold non-finite values \\(for slots \\[1\\]\\)", slots, 4, bad, actions)
@@ -191,26 +200,28 @@ def test_write_refuses_inconsistent_unrolls():
 
 
 def test_constructor_and_sample_arguments_are_checked():
-    with pytest.raises(ValueError, match="goal_indices"):
+    with pytest.raises(ValueError, match=r"^goal_indices must be a non-empty list of indices in \[0, 2\) "
+                                         r"\(observation_dim=2\); received \(0, 2\)\.$"):
         EpisodeReplay(2, 10, 2, 2, goal_indices=(0, 2))
-    with pytest.raises(ValueError, match="discount"):
+    with pytest.raises(ValueError, match=r"^discount must be in \(0, 1\); received discount=1\.0\.$"):
         EpisodeReplay(2, 10, 2, 2, discount=1.0)
-    with pytest.raises(ValueError, match="capacity_episodes"):
+    with pytest.raises(ValueError, match=r"^capacity_episodes must be an int >= 1; received capacity_episodes=0\.$"):
         EpisodeReplay(0, 10, 2, 2)
+    empty = r"^The replay buffer is empty: write at least one unroll first\.$"
     buffer = EpisodeReplay(2, 10, 3, 2)
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match=empty):
         buffer.sample(4, 0)
     buffer.start_episodes(2)
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match=empty):
         buffer.sample(4, 0)
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match=empty):
         buffer.sample_goals(4, np.random.default_rng(0))
     _fill(buffer, [0, 1], 3, 3)
-    with pytest.raises(ValueError, match="step must be an int >= 0"):
+    with pytest.raises(ValueError, match=r"^step must be an int >= 0; received step=-1\.$"):
         buffer.sample(4, -1)
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(ValueError, match=r"^batch_size must be an int >= 1; received batch_size=0\.$"):
         buffer.sample(0, 0)
-    with pytest.raises(ValueError, match="numpy Generator"):
+    with pytest.raises(ValueError, match=r"^rng must be a numpy Generator; received int\.$"):
         buffer.sample_goals(4, 0)
 
 
@@ -276,7 +287,7 @@ def test_save_load_round_trip(tmp_path):
 
 def test_load_names_the_path_of_a_missing_or_corrupt_file(tmp_path):
     missing = str(tmp_path / "nothing.npz")
-    with pytest.raises(FileNotFoundError, match="nothing.npz"):
+    with pytest.raises(FileNotFoundError, match=rf"^No replay buffer file at {re.escape(missing)}\.$"):
         EpisodeReplay.load(missing)
     garbage = tmp_path / "garbage.npz"
     garbage.write_bytes(b"not a zip file at all" * 10)

@@ -135,7 +135,7 @@ def test_bad_configs_and_datasets_raise():
         with pytest.raises(ValueError, match=rf"^seed must be an int >= 0; received seed={seed}\.$"):
             GCSampler(data, gc_sampler_config(), seed=seed)
     cut = dict(data, terminals=np.zeros_like(data["terminals"]))
-    with pytest.raises(ValueError, match="mid-trajectory"):
+    with pytest.raises(ValueError, match=r"terminals\[-1\] == 1\): the dataset is cut mid-trajectory"):
         GCSampler(cut, gc_sampler_config(), seed=0)
     with pytest.raises(ValueError, match=r"^step must be >= 0; received step=-1\.$"):
         GCSampler(data, gc_sampler_config(), seed=0).sample(4, step=-1)
@@ -145,8 +145,10 @@ def test_bad_configs_and_datasets_raise():
 
 def test_transition_sampler():
     data = make_dataset()
-    with pytest.raises(ValueError, match="singletask"):
+    with pytest.raises(ValueError, match=r"^TransitionSampler needs \['rewards', 'masks'\], which only singletask"):
         TransitionSampler(data, seed=0)
+    with pytest.raises(ValueError, match=r"^TransitionSampler needs \['masks'\], "):
+        TransitionSampler(dict(data, rewards=np.zeros(len(data["observations"]), np.float32)), seed=0)
     n = len(data["observations"])
     data["rewards"] = -(np.arange(n) % 3 != 0).astype(np.float32)
     data["masks"] = -data["rewards"]

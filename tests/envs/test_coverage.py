@@ -34,10 +34,12 @@ def test_cells_invert_the_centre_formula_and_round_to_the_nearest_centre():
     # Outside the map: clipped to the border cells.
     np.testing.assert_array_equal(coverage.cells([[-50.0, -50.0], [50.0, 50.0], [3.0, 99.0]]),
                                   [[0, 0], [3, 4], [3, 2]])
-    assert coverage.cells(np.zeros((2, 3, 2))).shape == (6, 2)  # Leading dims flattened.
-    with pytest.raises(ValueError, match="shape \\[..., 2\\]"):
+    # Leading dims flattened, row-major: a [4, 5, 2] grid of centres gives the [20, 2] cells.
+    np.testing.assert_array_equal(coverage.cells(centres.reshape(4, 5, 2)), ij)
+    with pytest.raises(ValueError,
+                       match=r"^positions must have shape \[\.\.\., 2\] \(world x, y\); received \(4, 3\)\.$"):
         coverage.cells(np.zeros((4, 3)))
-    with pytest.raises(ValueError, match="non-finite"):
+    with pytest.raises(ValueError, match="^positions hold non-finite values"):
         coverage.cells([[np.nan, 0.0]])
 
 
@@ -80,16 +82,17 @@ def test_state_round_trip():
     np.testing.assert_array_equal(from_array.counts, coverage.counts)
     restored.update([_centre(1, 1)])
     assert restored.fraction == pytest.approx(3 / 7) and coverage.fraction == pytest.approx(2 / 7)
-    with pytest.raises(ValueError, match="maze's shape"):
+    with pytest.raises(ValueError, match=r"^counts must have the maze's shape \(4, 5\); received \(2, 2\)\.$"):
         MazeCoverage.from_state(SMALL, {"counts": [[0, 1], [2, 3]]})
-    with pytest.raises(ValueError, match="non-negative integers"):
+    with pytest.raises(ValueError, match=r"^counts must be non-negative integers\.$"):
         MazeCoverage.from_state(SMALL, {"counts": -np.ones((4, 5), np.int64)})
-    with pytest.raises(ValueError, match="state_dict"):
+    with pytest.raises(ValueError, match=r"^state must be the dict of MazeCoverage\.state_dict\(\) \(key 'counts'\)"):
         MazeCoverage.from_state(SMALL, {})
 
 
 def test_layout_is_checked():
-    with pytest.raises(ValueError, match="maze_layout"):
+    with pytest.raises(ValueError,
+                       match=r"^layout must be the dict of trajectory_plot\.maze_layout\(env\) .*received NoneType\.$"):
         MazeCoverage(None)
     with pytest.raises(ValueError, match="missing \\['unit'\\]"):
         MazeCoverage({k: v for k, v in SMALL.items() if k != "unit"})
@@ -124,10 +127,10 @@ def test_plot_with_and_without_density(tmp_path):
     empty = plot_coverage(str(tmp_path / "empty.png"), SMALL, np.zeros((4, 5), np.int64),
                           log_density_fn=lambda p: np.where(p[:, 0] > 2, -np.inf, 0.0))
     assert os.path.getsize(empty) > 1024
-    with pytest.raises(ValueError, match="must map \\[M, 2\\] to \\[M\\]"):
+    with pytest.raises(ValueError, match=r"must map \[M, 2\] to \[M\] \(M = 1280\); returned shape \(1280, 2\)\.$"):
         plot_coverage(str(tmp_path / "bad.png"), SMALL, coverage.counts,
                       log_density_fn=lambda p: np.zeros((len(p), 2)))
-    with pytest.raises(ValueError, match="maze's shape"):
+    with pytest.raises(ValueError, match=r"^counts must have the maze's shape \(4, 5\); received \(3, 3\)\.$"):
         plot_coverage(str(tmp_path / "bad.png"), SMALL, np.zeros((3, 3), np.int64))
 
 

@@ -169,20 +169,22 @@ def test_interrupted_call_closes_the_pool(monkeypatch):
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="pointmaze-medium-navigate-v0"):
+    with pytest.raises(ValueError, match=r"^Unknown environment/dataset name 'pointmaze-tiny-navigate-v0'\. "
+                                         r"Supported goal-conditioned names: pointmaze-medium-navigate-v0, "):
         EnvPool("pointmaze-tiny-navigate-v0", 1)
-    with pytest.raises(ValueError, match="num_envs must be an integer >= 1"):
+    with pytest.raises(ValueError, match=r"^num_envs must be an integer >= 1\. Received: num_envs=0$"):
         EnvPool(MAZE, 0)
     with EnvPool(MAZE, 2, num_workers=0) as pool:
-        with pytest.raises(ValueError, match=r"out of range \[0, 2\)"):
+        with pytest.raises(ValueError, match=r"^Env indices \[2\] out of range \[0, 2\)\.$"):
             pool.reset([2], [0])
-        with pytest.raises(ValueError, match="repeat"):
+        with pytest.raises(ValueError, match=r"^Env indices repeat: \[1, 1\]\.$"):
             pool.reset([1, 1], [0, 0])
-        with pytest.raises(ValueError, match=r"expected \[2, 2\]"):
+        with pytest.raises(ValueError,
+                           match=r"^actions have shape \[2, 3\]; expected \[2, 2\] = \[len\(indices\), action_dim\]"):
             pool.step([0, 1], np.zeros((2, 3)))
-        with pytest.raises(ValueError, match="seeds has 1 entries for 2 indices"):
+        with pytest.raises(ValueError, match=r"^seeds has 1 entries for 2 indices\.$"):
             pool.reset([0, 1], [0])
-    with pytest.raises(RuntimeError, match="closed"):
+    with pytest.raises(RuntimeError, match=rf"^This EnvPool of {MAZE} is closed\.$"):
         pool.reset([0], [0])
 
 

@@ -2,6 +2,7 @@
 shapes, seeds, bad input, dead workers."""
 
 import os
+import re
 import signal
 import time
 
@@ -188,14 +189,14 @@ def test_bad_env_name_lists_valid_names():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(task_ids=(0,)), "Unknown task id 0"),
-        (dict(task_ids=(6,)), "Unknown task id 6"),
-        (dict(task_ids=()), "task_ids is empty"),
-        (dict(task_ids=(1, 1)), "duplicates"),
-        (dict(seed=-1), "seed must be an integer >= 0"),
-        (dict(seed=1.5), "seed must be an integer >= 0"),
-        (dict(task_ids=("1",)), "Unknown task id '1'"),
-        (dict(video_frame_skip=0), "video_frame_skip must be an integer >= 1"),
+        (dict(task_ids=(0,)), rf"^Unknown task id 0 for {MAZE}; expected one of \[1, 2, 3, 4, 5\]\.$"),
+        (dict(task_ids=(6,)), rf"^Unknown task id 6 for {MAZE}; "),
+        (dict(task_ids=()), r"^task_ids is empty; expected at least one task id\.$"),
+        (dict(task_ids=(1, 1)), r"^task_ids has duplicates: \[1, 1\]$"),
+        (dict(seed=-1), r"^seed must be an integer >= 0\. Received: seed=-1$"),
+        (dict(seed=1.5), r"^seed must be an integer >= 0\. Received: seed=1\.5$"),
+        (dict(task_ids=("1",)), rf"^Unknown task id '1' for {MAZE}; "),
+        (dict(video_frame_skip=0), r"^video_frame_skip must be an integer >= 1\. Received: video_frame_skip=0$"),
     ],
 )
 def test_bad_arguments_raise(maze_policy, kwargs, message):
@@ -206,7 +207,8 @@ def test_bad_arguments_raise(maze_policy, kwargs, message):
 
 def test_bad_episodes_per_task():
     for bad in (0, 2.0, "3"):
-        with pytest.raises(ValueError, match="episodes_per_task must be an integer >= 1"):
+        with pytest.raises(ValueError, match=re.escape(f"episodes_per_task must be an integer >= 1. "
+                                                       f"Received: episodes_per_task={bad!r}")):
             evaluate(toward_goal_policy, MAZE, episodes_per_task=bad)
 
 
@@ -259,12 +261,12 @@ def test_progress_bar_runs(maze_policy, capsys):
 
 def test_closed_evaluator_and_bad_video_format_fail_early(maze_policy, tmp_path):
     evaluator = Evaluator(MAZE, episodes_per_task=1, env_kwargs=dict(max_episode_steps=5))
-    with pytest.raises(ValueError, match="video_format must be"):
+    with pytest.raises(ValueError, match=r"^video_format must be 'auto', 'mp4' or 'gif'\. Received: 'avi'$"):
         evaluator(maze_policy, task_ids=(1,), video_dir=str(tmp_path), video_format="avi",
                   progress=False)
     assert not list(tmp_path.iterdir())
     evaluator.close()
-    with pytest.raises(RuntimeError, match="closed"):
+    with pytest.raises(RuntimeError, match=rf"^This Evaluator for {MAZE} is closed\.$"):
         evaluator(maze_policy, task_ids=(1,), progress=False)
 
 
@@ -323,7 +325,7 @@ def test_killed_worker_names_env_task_and_episode(maze_policy):
     for part in (MAZE, "task 2", "lockstep step 2", "episode k runs in env index k",
                  "env indices 2..3", "SIGKILL"):
         assert part in message
-    with pytest.raises(RuntimeError, match="closed"):
+    with pytest.raises(RuntimeError, match=rf"^This Evaluator for {MAZE} is closed\.$"):
         evaluator(maze_policy, task_ids=(1,), progress=False)
 
 

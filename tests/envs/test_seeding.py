@@ -19,9 +19,11 @@ def test_episode_seed_is_pure_and_distinct():
     assert all(0 <= s < 2**32 for s in seeds)
 
 
-@pytest.mark.parametrize("args", [(-1, 1, 0), (0, 1.5, 0), (0, 1, -2)])
-def test_episode_seed_rejects_bad_values(args):
-    with pytest.raises(ValueError, match="must be a non-negative integer"):
+@pytest.mark.parametrize("args,offending", [((-1, 1, 0), "seed=-1"), ((0, 1.5, 0), "task_id=1.5"),
+                                           ((0, 1, -2), "episode=-2")])
+def test_episode_seed_rejects_bad_values(args, offending):
+    name = offending.split("=")[0]
+    with pytest.raises(ValueError, match=rf"^{name} must be a non-negative integer\. Received: {offending}$"):
         seeding.episode_seed(*args)
 
 

@@ -63,5 +63,6 @@ def test_manipulation_positions_and_plot(tmp_path):
 
 
 def test_plot_needs_episodes(tmp_path):
-    with pytest.raises(ValueError, match="No episodes"):
+    with pytest.raises(ValueError, match=r"^No episodes to plot into '.*/x\.png'\.$"):
         trajectory_plot.plot_trajectories(str(tmp_path / "x.png"), None, [], "empty")
+    assert not (tmp_path / "x.png").exists()

@@ -121,11 +121,13 @@ def test_compose_frame_puts_goal_right():
 @pytest.mark.parametrize(
     "frames, kwargs, message",
     [
-        ([], {}, "No frames"),
-        ([np.zeros((2, 2, 3))], dict(video_format="avi"), "video_format must be"),
-        ([np.zeros((2, 2, 3))], dict(fps=0), "fps must be positive"),
+        ([], {}, r"^No frames to write to '.*/clip'\.$"),
+        ([np.zeros((2, 2, 3))], dict(video_format="avi"),
+         r"^video_format must be 'auto', 'mp4' or 'gif'\. Received: 'avi'$"),
+        ([np.zeros((2, 2, 3))], dict(fps=0), r"^fps must be positive\. Received: fps=0$"),
     ],
 )
 def test_write_video_bad_input(tmp_path, frames, kwargs, message):
     with pytest.raises(ValueError, match=message):
         video.write_video(str(tmp_path / "clip"), frames, **kwargs)
+    assert not list(tmp_path.iterdir())  # Nothing written.

@@ -81,5 +81,5 @@ def test_one_dimensional_coupling_conditions_on_nothing_but_its_closure():
 
 
 def test_negative_num_masked_is_rejected():
-    with pytest.raises(ValueError, match="num_masked"):
+    with pytest.raises(ValueError, match=r"^`num_masked` must be >= 0\. Received: num_masked=-1$"):
         bijectors.OnePassRealNVP(-1, CountingConditioner(1, 1))

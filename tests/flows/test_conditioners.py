@@ -92,7 +92,8 @@ def test_fused_layer_norm_uses_each_branch_epsilon_and_refuses_two():
     x1, context = inputs(8, 2, 3)
     np.testing.assert_allclose(fused(x1, context)[1].numpy(), unfused(x1, context)[1].numpy(), **TOLERANCE)
     fused._log_scale_layers[2].epsilon = 1e-3
-    with pytest.raises(ValueError, match="one epsilon"):
+    with pytest.raises(ValueError,
+                       match=r"Fused LayerNorm needs one epsilon for both branches\. Received: \[0\.001, 10\.0\]"):
         fused(x1, context)
 
 

@@ -132,8 +132,12 @@ def test_fast_act_can_be_switched_off(name):
     agent = agents.make_agent(config, tiny.SPEC, total_steps=10, seed=0)
     assert agent.frozen_flow is None
     observations, goals = agent_inputs(agent)
-    np.testing.assert_allclose(
-        agent.policy.act(observations, goals, SEED).numpy(),
-        agent.reference_act(observations, goals, SEED).numpy(),
-        atol=1e-6,
-    )
+    before = agent.policy.act(observations, goals, SEED).numpy()
+    # No cache to go stale: weights moved without an optimizer step or a refresh act at once
+    # (with fast_act on, an eager act would still use the cached old weights here).
+    perturb(agent.head.flow, seed=4)
+    after = agent.policy.act(observations, goals, SEED).numpy()
+    assert np.abs(after - before).max() > 1e-3
+    np.testing.assert_allclose(after, agent.reference_act(observations, goals, SEED).numpy(), atol=1e-6)
+    np.testing.assert_allclose(agent.policy.act_mode(observations, goals).numpy(),
+                               agent.reference_act_mode(observations, goals).numpy(), atol=1e-6)

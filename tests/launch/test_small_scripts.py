@@ -49,7 +49,7 @@ def test_compare_tables_finished_runs_and_refuses_an_empty_root(tmp_path):
     out = run_script("compare.py", "--root=runs", "--agents=nf_gcbc,gcbc", "--plot=cmp.png", cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "| **mean** | **0.800 ± 0.000** | **0.400 ± 0.000** |" in out.stdout
-    assert (tmp_path / "cmp.png").exists()
+    assert (tmp_path / "cmp.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     empty = run_script("compare.py", "--root=nothing_here", cwd=tmp_path)
-    assert empty.returncode != 0 and "No finished runs" in empty.stderr
+    assert empty.returncode != 0 and "No finished runs (eval_final.json) under 'nothing_here'." in empty.stderr

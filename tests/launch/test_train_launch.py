@@ -153,14 +153,16 @@ def test_evaluate_script_prints_a_table_for_a_checkpoint(train_once, tmp_path):
 def test_unknown_agent_is_refused_with_the_valid_names():
     result = _run("train.py", "--agent=sac")
     assert result.returncode != 0
-    assert "nf_gcbc|nf_bc|gcbc|bc|fm_gcbc|nf_rlbc|rebrac|nf_ugs" in result.stderr
+    assert ("flag --agent=sac: value should be one of <nf_gcbc|nf_bc|gcbc|bc|fm_gcbc|nf_rlbc|rebrac|nf_ugs>"
+            in result.stderr), result.stderr[-3000:]
 
 
 def test_unknown_env_is_refused_with_the_valid_names():
     result = _run("train.py", "--run.env_name=pointmaze-tiny-v0")
     assert result.returncode != 0
-    assert "pointmaze-tiny-v0" in result.stderr
-    assert "pointmaze-medium-navigate-v0" in result.stderr and "cube-single-play-v0" in result.stderr
+    assert ("Unknown environment/dataset name 'pointmaze-tiny-v0'. Supported goal-conditioned names: "
+            "pointmaze-medium-navigate-v0, " in result.stderr), result.stderr[-3000:]
+    assert "cube-single-play-v0" in result.stderr
 
 
 def test_help_explains_every_flag():
@@ -182,7 +184,9 @@ def test_cpu_preset_shapes_the_defaults_and_explicit_overrides_win():
     text = " ".join(result.stdout.split())
     assert "head.num_blocks = 4" in text and "steps = 15000" in text
     unknown = _run("train.py", "--preset=gpu_cluster")
-    assert unknown.returncode != 0 and "paper|cpu|tiny" in unknown.stderr
+    assert unknown.returncode != 0
+    assert ("flag --preset=gpu_cluster: value should be one of <paper|cpu|tiny>"
+            in unknown.stderr), unknown.stderr[-3000:]
 
 
 def test_tiny_preset_trains_end_to_end_with_a_run_override(data_dir, tmp_path):

@@ -59,12 +59,13 @@ def test_config_round_trip(head):
 
 
 def test_wrong_action_size_is_refused(head):
-    with pytest.raises(ValueError, match=r"\[batch, 3\]"):
+    with pytest.raises(ValueError, match=r"must have shape \[batch, 3\].*\. Received: actions\.shape=\(5, 2\)$"):
         head.log_prob(np.zeros((5, 2), np.float32), CONTEXT)
 
 
 def test_unknown_head_lists_valid_ones():
-    with pytest.raises(ValueError, match="flow_matching"):
+    with pytest.raises(ValueError, match=r"^Unknown policy head 'diffusion'; expected one of "
+                                         r"\['flow', 'flow_matching', 'gaussian'\]\.$"):
         networks.make_head("diffusion", 2, 2)
 
 

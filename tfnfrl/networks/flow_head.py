@@ -60,6 +60,7 @@ class FlowHead(policy_head.PolicyHead):
         self.built = True
 
     def log_prob(self, actions, context):
+        policy_head.check_shapes(self, actions=actions, context=context)
         return self.flow.log_prob(actions, context)
 
     def sample(self, context, seed):
