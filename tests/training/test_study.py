@@ -146,9 +146,10 @@ def test_tables_add_the_best_evaluation_when_runs_have_curves():
                                           (1, 0.4, [[5, 0.2], [10, 0.6], [15, 0.4]]))]
     row = next(line for line in study.records_table(records).splitlines() if line.startswith("| gc |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
-    # Final 0.3 and 0.4; best 0.7 and 0.6.
-    assert cells[:3] == ["gc", "0.350 ± 0.050", "0.650 ± 0.050"]
+    # Final 0.3 and 0.4; best 0.7 and 0.6; late (steps 10 and 15, after half of 15) 0.4 and 0.5.
+    assert cells[:4] == ["gc", "0.350 ± 0.050", "0.650 ± 0.050", "0.450 ± 0.050"]
     assert "best evaluation" not in study.records_table([_record("maze", "gc", 0, 0.3)])  # No curve, no column.
+    assert study.late_mean(_record("maze", "gc", 0, 0.3)) == 0.3  # Without a curve: the final evaluation.
 
 
 def test_run_ids_are_path_safe_for_checkpoints():
@@ -224,7 +225,7 @@ def test_published_numbers_sit_beside_their_labels_and_unrun_methods_get_their_o
     header = next(line for line in maze.splitlines() if line.startswith("| method"))
     assert header.rstrip().endswith("| paper |") and len(rows["gc"]) == header.count("|") - 1
     assert rows["gc"][1] == "0.300 ± 0.100" and rows["gc"][-1] == "0.91"
-    assert rows["fql (not run here)"] == ["fql (not run here)"] + ["–"] * 6 + ["0.96"]
+    assert rows["fql (not run here)"] == ["fql (not run here)"] + ["–"] * 7 + ["0.96"]
     assert rows["crl (not run here)"][-1] == "–" and len(rows["crl (not run here)"]) == len(rows["gc"])
     assert "paper" not in cube  # No published numbers for that env: no column.
     # A table of chosen labels shows only their published numbers (another table holds "fql").

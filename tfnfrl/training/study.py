@@ -403,12 +403,23 @@ def mean_std(values, signed=False):
     return mean if values.size == 1 else f"{mean} ± {values.std():.3f}"
 
 
+def late_mean(record):
+    """Mean success over a run's evaluations after half its last evaluated step (the final one alone without a curve)."""
+    curve = record.get("learning_curve") or ()
+    if not curve:
+        return record["success"]["success/mean"]
+    half = curve[-1][0] / 2
+    return float(np.mean([success for step, success in curve if step > half]))
+
+
 def records_table(records, labels=None, published=None):
     """Markdown tables, one per env: success mean ± std over seeds per label, seeds, steps, wall minutes.
 
     With learning curves, a "best evaluation" column gives each run's highest evaluated success
     (mean ± std over seeds): an optimistic number (the checkpoint is picked on the evaluation
-    itself), shown because some methods peak early and decline. `published` = (column title,
+    itself), shown because some methods peak early and decline; and a "late evaluations" column
+    gives each run's mean over its evaluations in the second half of training (`late_mean`),
+    which pools several evaluations and so moves less with episode noise than the final one. `published` = (column title,
     {env: {label: success or None}}) adds a last column of published numbers (e.g. a paper's
     table) to the envs it names; a published label with no runs gets a row of its own (when
     `labels` is given, only if it is one of them: each table shows its own methods).
@@ -423,11 +434,11 @@ def records_table(records, labels=None, published=None):
         online = any(r.get("collection") for rs in groups.values() for r in rs)
         curves = any(len(r.get("learning_curve") or ()) > 1 for rs in groups.values() for r in rs)
         extra = " coverage (mean ± std) | env steps |" if online else ""
-        extra += " best evaluation (mean ± std) |" if curves else ""
+        extra += " best evaluation (mean ± std) | late evaluations (mean ± std) |" if curves else ""
         reference = (published[1].get(env_name) or {}) if published else {}
         lines += [f"\n### {env_name}\n", "| method | success (mean ± std over seeds) |" + extra + " seeds | updates | "
                   "wall min / run | per seed |" + (f" {published[0]} |" if reference else ""),
-                  "|---|---:|" + ("---:|---:|" if online else "") + ("---:|" if curves else "") + "---:|---:|---:|---|"
+                  "|---|---:|" + ("---:|---:|" if online else "") + ("---:|---:|" if curves else "") + "---:|---:|---:|---|"
                   + ("---:|" if reference else "")]
         for label in order:
             rs = sorted(groups[label], key=lambda r: r["seed"])
@@ -440,13 +451,13 @@ def records_table(records, labels=None, published=None):
                 cells = f" {mean_std(cover)} | {'/'.join(str(e) for e in env_steps)} |"
             if curves:
                 best = [max([s for _, s in r.get("learning_curve") or ()] + [v]) for r, v in zip(rs, values)]
-                cells += f" {mean_std(best)} |"
+                cells += f" {mean_std(best)} | {mean_std([late_mean(r) for r in rs])} |"
             lines.append(
                 f"| {label} | {mean_std(values)} |{cells} {len(rs)} | "
                 f"{'/'.join(str(s) for s in steps)} | {np.mean([r['wall_seconds'] for r in rs]) / 60:.1f} | "
                 + ", ".join(f"{v:.2f}" for v in values) + " |"
                 + (_published_cell(reference.get(label)) if reference else ""))
-        columns = (4 if online else 2) + (1 if curves else 0) + 4  # Before the published column.
+        columns = (4 if online else 2) + (2 if curves else 0) + 4  # Before the published column.
         for label in reference:
             if label not in groups and (labels is None or label in labels):
                 lines.append(f"| {label} (not run here) |" + " – |" * (columns - 1) + _published_cell(reference[label]))
